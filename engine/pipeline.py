@@ -1,0 +1,121 @@
+"""Build the parts of a pipe run from its config: source, transform chain, sink.
+
+The type registries (``SOURCE_TYPES``, ``SINK_TYPES``) are plain dict literals assembled here,
+so it is visible which types run. A type that config validation knows but no builder exists for
+is a clear :class:`ConfigError`, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from engine.config.pipes import PipeConfig
+from engine.config.project import Project
+from engine.entity import Entity
+from engine.errors import ConfigError
+from engine.sinks.base import Sink
+from engine.sinks.dataset import DatasetSink
+from engine.sources.base import Source
+from engine.sources.dataset import DatasetSource
+from engine.sources.embedded import EmbeddedSource
+from engine.store import Store
+from engine.store.lookup import StoreLookup
+
+__all__ = ["SINK_TYPES", "SOURCE_TYPES", "build_sink", "build_source", "build_transforms"]
+
+TransformFn = Callable[[list[Entity]], list[Entity]]
+
+SOURCE_TYPES: dict[str, Callable[[Store, Project, PipeConfig], Source]] = {
+    "dataset": lambda store, project, pipe: DatasetSource(store, pipe.source),
+    "embedded": lambda store, project, pipe: EmbeddedSource(pipe.source),
+}
+
+SINK_TYPES: dict[str, Callable[[Store, Project, PipeConfig], Sink]] = {
+    "dataset": lambda store, project, pipe: DatasetSink(store, pipe.sink, pipe.id),
+}
+
+
+def build_source(store: Store, project: Project, pipe: PipeConfig) -> Source:
+    factory = SOURCE_TYPES.get(pipe.source.type)
+    if factory is None:
+        raise ConfigError(
+            f"source type {pipe.source.type!r} is not supported by this hub yet; "
+            f"supported: {', '.join(sorted(SOURCE_TYPES))}",
+            file=pipe.file,
+            path=pipe.source.path / "type",
+        )
+    return factory(store, project, pipe)
+
+
+def build_sink(store: Store, project: Project, pipe: PipeConfig) -> Sink:
+    factory = SINK_TYPES.get(pipe.sink.type)
+    if factory is None:
+        raise ConfigError(
+            f"sink type {pipe.sink.type!r} is not supported by this hub yet; "
+            f"supported: {', '.join(sorted(SINK_TYPES))}",
+            file=pipe.file,
+            path=pipe.sink.path / "type",
+        )
+    return factory(store, project, pipe)
+
+
+def run_context(store: Store, pipe: PipeConfig, source: Source | None = None) -> Any:
+    """The DTL run context of a pipe: namespaces, hops lookups, previous versions."""
+    from engine.dtl import RunContext
+
+    return RunContext(
+        pipe_id=pipe.id,
+        namespaced_identifiers=pipe.namespaced_identifiers,
+        identity_namespace=pipe.identity_namespace or pipe.id,
+        property_namespace=pipe.property_namespace or pipe.id,
+        sink_is_dataset=pipe.sink.type == "dataset",
+        datasets=StoreLookup(store),
+        previous=source.previous_version if source is not None else None,
+        file=pipe.file,
+    )
+
+
+def build_transforms(
+    store: Store, project: Project, pipe: PipeConfig, source: Source | None = None
+) -> TransformFn:
+    """Compile the pipe's transform chain once; return a function over entity batches."""
+    from engine.dtl import compile_transform
+    from engine.dtl.namespaces import add_namespaces, remove_namespaces
+
+    ctx = run_context(store, pipe, source)
+    steps: list[Callable[[Entity], list[Entity]]] = []
+    for t in pipe.transforms:
+        if t.type == "dtl":
+            compiled = compile_transform(t.raw["rules"], file=pipe.file, path=t.path / "rules")
+            steps.append(functools.partial(compiled.apply, ctx=ctx))
+        elif t.type == "emit_children":
+            steps.append(_emit_children)
+        else:
+            raise ConfigError(
+                f"transform type {t.type!r} is not supported by this hub yet",
+                file=pipe.file,
+                path=t.path / "type",
+            )
+    identity_ns = ctx.identity_namespace
+    property_ns = ctx.property_namespace
+    add_ns = pipe.namespaced_identifiers and pipe.add_namespaces
+    remove_ns = pipe.namespaced_identifiers and pipe.remove_namespaces
+
+    def run(entities: list[Entity]) -> list[Entity]:
+        current = entities
+        if add_ns:
+            current = [add_namespaces(e, identity_ns, property_ns) for e in current]
+        for step in steps:
+            current = [out for e in current for out in step(e)]
+        if remove_ns:
+            current = [remove_namespaces(e) for e in current]
+        return current
+
+    return run
+
+
+def _emit_children(entity: Entity) -> list[Entity]:
+    children = entity.get("$children") or []
+    return [c for c in children if isinstance(c, dict) and isinstance(c.get("_id"), str)]

@@ -1,0 +1,217 @@
+"""Run one pipe: source → transforms → sink, atomically, with a run report.
+
+Design notes
+------------
+* A run to a dataset sink is **one transaction**: every batch the sink appends, the deletion
+  tracking at the end and the pipe's new offset commit together, so a failed or killed run
+  leaves datasets and offsets exactly as they were. (Sinks with side effects outside the hub,
+  such as system shares, commit per batch instead; they say so with ``commit_per_batch``.)
+* Incremental by default: the source reads after the stored ``since``. A full run (``--full``,
+  a reset, the first run, or a source without since support) reads from the beginning and ends
+  with deletion tracking.
+* Each stage re-raises failures as :class:`PipeRunError` naming the pipe and the stage.
+* The runner never prints; it reports progress through an optional callback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from engine.config.pipes import PipeConfig
+from engine.config.project import Project
+from engine.entity import Entity
+from engine.errors import ConfigError, HubError, PipeRunError, Stage
+from engine.pipeline import build_sink, build_source, build_transforms
+from engine.store import Store
+
+__all__ = ["PipeRunner", "RunReport"]
+
+ProgressFn = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What one run did. ``written`` counts new versions in the sink, ``deleted`` the
+    versions written by deletion tracking or filters, ``unchanged`` entities that were emitted
+    with the same content as stored."""
+
+    pipe: str
+    full: bool
+    dry_run: bool
+    read: int
+    written: int
+    unchanged: int
+    deleted: int
+    seconds: float
+    since_before: Any
+    since_after: Any
+    status: str = "ok"
+    error: str | None = None
+
+    @property
+    def changed(self) -> int:
+        return self.written + self.deleted
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@contextlib.contextmanager
+def stage(name: Stage, pipe_id: str) -> Iterator[None]:
+    """Re-raise anything from a stage as :class:`PipeRunError` (once, with the stage named)."""
+    try:
+        yield
+    except PipeRunError:
+        raise
+    except (HubError, ValueError, TypeError, KeyError, OSError) as e:
+        raise PipeRunError(pipe_id, name, e) from e
+
+
+class PipeRunner:
+    """Runs pipes of one project against one store."""
+
+    def __init__(self, store: Store, project: Project) -> None:
+        self.store = store
+        self.project = project
+
+    def run(
+        self,
+        pipe_id: str,
+        *,
+        full: bool = False,
+        dry_run: bool = False,
+        progress: ProgressFn | None = None,
+    ) -> RunReport:
+        pipe = self.project.pipe(pipe_id)
+        started = time.perf_counter()
+        start_ts = self.store.clock.now_micros()
+        try:
+            return self._run(pipe, full=full, dry_run=dry_run, progress=progress, t0=started)
+        except PipeRunError as e:
+            if not dry_run:
+                self._log_failure(pipe, start_ts, e)
+            raise
+
+    def _run(
+        self,
+        pipe: PipeConfig,
+        *,
+        full: bool,
+        dry_run: bool,
+        progress: ProgressFn | None,
+        t0: float,
+    ) -> RunReport:
+        with stage("source", pipe.id):
+            source = build_source(self.store, self.project, pipe)
+        with stage("transform", pipe.id):
+            transforms = build_transforms(self.store, self.project, pipe, source)
+        with stage("sink", pipe.id):
+            sink = build_sink(self.store, self.project, pipe)
+        state = self.store.pipe_state(pipe.id)
+        since_before = state.since
+        is_full = full or state.since is None or not source.supports_since
+        since = None if is_full else state.since
+        read = 0
+        totals_written = totals_unchanged = totals_deleted = 0
+        start_ts = self.store.clock.now_micros()
+        with self.store.transaction():
+            if dry_run:
+                self.store.mark_rollback()
+            with stage("sink", pipe.id):
+                sink.begin(full=is_full)
+            batches = source.read(since)
+            while True:
+                with stage("source", pipe.id):
+                    batch = next(batches, None)
+                if batch is None:
+                    break
+                read += len(batch.entities)
+                with stage("transform", pipe.id):
+                    out: list[Entity] = transforms(batch.entities)
+                with stage("sink", pipe.id):
+                    result = sink.write(out)
+                totals_written += result.written
+                totals_unchanged += result.unchanged
+                totals_deleted += result.deleted
+                if batch.next_since is not None:
+                    since = batch.next_since
+                if progress is not None:
+                    progress(len(batch.entities))
+            if is_full and read == 0 and pipe.source.raw.get("if_source_empty") == "fail":
+                raise PipeRunError(
+                    pipe.id,
+                    "source",
+                    ConfigError(
+                        "the source was empty and if_source_empty is 'fail': nothing was deleted"
+                    ),
+                )
+            with stage("sink", pipe.id):
+                final = sink.finish(full=is_full, source_populated=source.is_populated())
+            totals_deleted += final.deleted
+            seconds = time.perf_counter() - t0
+            report = RunReport(
+                pipe=pipe.id,
+                full=is_full,
+                dry_run=dry_run,
+                read=read,
+                written=totals_written,
+                unchanged=totals_unchanged,
+                deleted=totals_deleted,
+                seconds=round(seconds, 6),
+                since_before=since_before,
+                since_after=since if source.supports_since else None,
+            )
+            state = self.store.pipe_state(pipe.id)
+            state.since = report.since_after
+            state.last_run_ts = start_ts
+            state.last_status = "ok"
+            state.last_error = None
+            state.runs += 1
+            self.store.save_pipe_state(state)
+            self._log_run(pipe, start_ts, report)
+        return report
+
+    # --- execution log ------------------------------------------------------------------------
+
+    def _log_run(self, pipe: PipeConfig, start_ts: int, report: RunReport) -> None:
+        """Append the run to ``system:pump_execution:<pipe>`` (one version per run)."""
+        entity = {
+            "_id": "pump-completed",
+            "event_type": "pump-completed",
+            "pipe": pipe.id,
+            "start_time": start_ts,
+            "end_time": self.store.clock.now_micros(),
+            "sync_type": "full" if report.full else "incremental",
+            "entities_read": report.read,
+            "entities_written": report.written,
+            "entities_deleted": report.deleted,
+            "entities_unchanged": report.unchanged,
+            "run": self.store.pipe_state(pipe.id).runs,
+        }
+        self.store.dataset(f"system:pump_execution:{pipe.id}").append([entity])
+
+    def _log_failure(self, pipe: PipeConfig, start_ts: int, error: PipeRunError) -> None:
+        with self.store.transaction():
+            state = self.store.pipe_state(pipe.id)
+            state.last_run_ts = start_ts
+            state.last_status = "failed"
+            state.last_error = str(error)
+            self.store.save_pipe_state(state)
+            self.store.dataset(f"system:pump_execution:{pipe.id}").append(
+                [
+                    {
+                        "_id": "pump-failed",
+                        "event_type": "pump-failed",
+                        "pipe": pipe.id,
+                        "start_time": start_ts,
+                        "end_time": self.store.clock.now_micros(),
+                        "stage": error.stage,
+                        "original_error_message": str(error.cause),
+                        "entity": error.entity_id,
+                    }
+                ]
+            )

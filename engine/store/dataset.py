@@ -1,0 +1,372 @@
+"""One dataset: an append-only, change-tracked log of entity versions in DuckDB.
+
+Design notes
+------------
+* ``log_<n>`` holds every version: ``_updated`` (the per-dataset offset, 0, 1, 2 ...), ``_id``,
+  ``_deleted``, ``_ts`` (µs), ``_hash`` (md5 of ``body``), ``_previous`` (the prior version's
+  offset) and ``body`` (canonical JSON, see :mod:`engine.store.batches`).
+* ``cur_<n>`` holds, per ``_id``, the offset and hash of the latest version. Change detection is
+  one hash join of the incoming batch against it, in SQL: a version is appended only if the id
+  is new or its hash differs (Sesam's dataset sink rule). Nothing here loops per entity.
+* Within one batch the last occurrence of an ``_id`` wins (earlier ones are superseded before
+  they are written).
+* Deletion tracking (after a full run) appends a deleted version, with the last properties kept,
+  for every live entity the run did not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from engine.entity import DELETED, Entity, hash_body, loads
+from engine.errors import DatasetError
+from engine.store.batches import entities_to_batch, table_to_entities
+from engine.store.store import arrow_table, first_row, translate_errors
+
+if TYPE_CHECKING:
+    from engine.store.store import DatasetInfo, Store
+
+__all__ = ["AppendResult", "Dataset", "DatasetCounts"]
+
+_READ_COLUMNS = "_updated, _id, _deleted, _ts, _hash, _previous, body"
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What one append did: versions written, entities unchanged, and the offsets used."""
+
+    written: int
+    unchanged: int
+    first_offset: int | None = None
+    last_offset: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetCounts:
+    """Sizes of a dataset: live (latest not deleted), deleted (latest deleted), all versions."""
+
+    live: int
+    deleted: int
+    versions: int
+
+
+class Dataset:
+    """Handle on one dataset of a :class:`Store`; cheap to create, tables made on first write."""
+
+    def __init__(self, store: Store, name: str) -> None:
+        self.store = store
+        self.name = name
+
+    # --- catalog ------------------------------------------------------------------------------
+
+    @property
+    def info(self) -> DatasetInfo | None:
+        return self.store.dataset_info(self.name)
+
+    @property
+    def exists(self) -> bool:
+        return self.info is not None
+
+    def _require(self) -> DatasetInfo:
+        info = self.info
+        if info is None:
+            raise DatasetError(f"dataset {self.name!r} does not exist")
+        return info
+
+    def _ensure(self) -> DatasetInfo:
+        return self.store.create_dataset_tables(self.name)
+
+    @property
+    def populated(self) -> bool:
+        info = self.info
+        return bool(info and info.populated)
+
+    @translate_errors
+    def set_populated(self, value: bool = True) -> None:
+        self._ensure()
+        self.store.run("UPDATE hub_datasets SET populated = ? WHERE name = ?", [value, self.name])
+
+    @property
+    def max_offset(self) -> int | None:
+        """The offset of the newest version, or ``None`` for an empty dataset."""
+        info = self.info
+        if info is None or info.next_offset == 0:
+            return None
+        return info.next_offset - 1
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def append(self, entities: Iterable[Entity] | pa.Table) -> AppendResult:
+        """Append the versions that are new or changed; return what was written."""
+        batch = entities if isinstance(entities, pa.Table) else entities_to_batch(entities)
+        return self.append_batch(batch)
+
+    @translate_errors
+    def append_batch(self, batch: pa.Table) -> AppendResult:
+        """Append an Arrow batch (``_id``, ``_deleted``, ``body``) with change detection in SQL."""
+        if batch.num_rows == 0:
+            return AppendResult(0, 0)
+        con = self.store.con
+        with self.store.transaction():
+            info = self._ensure()
+            tid = info.tid
+            con.register("hub_incoming", batch)
+            try:
+                self.store.run(
+                    f"""
+                    CREATE OR REPLACE TEMP TABLE hub_changed AS
+                    WITH inc AS (
+                        SELECT _id, _deleted, body, md5(body) AS _hash,
+                               row_number() OVER () AS rn
+                        FROM hub_incoming
+                    ), last AS (
+                        SELECT * FROM inc
+                        QUALIFY rn = max(rn) OVER (PARTITION BY _id)
+                    )
+                    SELECT last._id, last._deleted, last.body, last._hash, last.rn,
+                           c._updated AS _previous
+                    FROM last LEFT JOIN cur_{tid} c ON c._id = last._id
+                    WHERE c._id IS NULL OR c._hash <> last._hash
+                    """
+                )
+            finally:
+                con.unregister("hub_incoming")
+            row = first_row(con.execute("SELECT count(*) FROM hub_changed"))
+            written = int(row[0]) if row else 0
+            if written == 0:
+                self.store.run("DROP TABLE IF EXISTS hub_changed")
+                return AppendResult(0, batch.num_rows)
+            base = info.next_offset
+            ts = self.store.clock.now_micros()
+            self.store.run(
+                f"""
+                INSERT INTO log_{tid}
+                SELECT ? + row_number() OVER (ORDER BY rn) - 1, _id, _deleted, ?, _hash,
+                       _previous, body
+                FROM hub_changed
+                """,
+                [base, ts],
+            )
+            self.store.run(f"DELETE FROM cur_{tid} WHERE _id IN (SELECT _id FROM hub_changed)")
+            self.store.run(
+                f"""
+                INSERT INTO cur_{tid}
+                SELECT _id, ? + row_number() OVER (ORDER BY rn) - 1, _hash, _deleted
+                FROM hub_changed
+                """,
+                [base],
+            )
+            self.store.run("DROP TABLE IF EXISTS hub_changed")
+            self.store.run(
+                "UPDATE hub_datasets SET next_offset = ? WHERE name = ?",
+                [base + written, self.name],
+            )
+        return AppendResult(written, batch.num_rows - written, base, base + written - 1)
+
+    @translate_errors
+    def track_deletions(self, seen_table: str, *, mark_deletion_tracked: bool = False) -> int:
+        """Append a deleted version of every live entity whose ``_id`` is not in ``seen_table``.
+
+        ``seen_table`` is a table with one column ``_id`` (the ids a full run emitted). The
+        deleted version keeps the last properties, as Sesam's deletion tracking does.
+        """
+        info = self.info
+        if info is None:
+            return 0
+        con = self.store.con
+        rows = con.execute(
+            f"""
+            SELECT l.body FROM cur_{info.tid} c JOIN log_{info.tid} l ON l._updated = c._updated
+            WHERE NOT c._deleted AND c._id NOT IN (SELECT _id FROM {seen_table})
+            ORDER BY c._updated
+            """
+        ).fetchall()
+        if not rows:
+            return 0
+        deletions = []
+        for (body,) in rows:
+            entity = loads(body)
+            entity[DELETED] = True
+            if mark_deletion_tracked:
+                entity["$deletion_tracked"] = True
+            deletions.append(entity)
+        return self.append(deletions).written
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @translate_errors
+    def read_since(
+        self,
+        since: int | None = None,
+        *,
+        limit: int | None = None,
+        include_previous_versions: bool = False,
+        until: int | None = None,
+    ) -> pa.Table:
+        """Versions with ``_updated > since`` in log order, as Arrow.
+
+        Without ``include_previous_versions`` a version is skipped when a newer version of the
+        same id exists anywhere up to the head (Sesam's dataset source). ``until`` bounds the
+        read to offsets ``<= until`` (completeness).
+        """
+        info = self.info
+        if info is None:
+            return _empty_read()
+        conds = ["l._updated > ?"]
+        params: list[Any] = [-1 if since is None else since]
+        if until is not None:
+            conds.append("l._updated <= ?")
+            params.append(until)
+        if not include_previous_versions:
+            conds.append(f"l._updated IN (SELECT _updated FROM cur_{info.tid})")
+        sql = (
+            f"SELECT {_READ_COLUMNS} FROM log_{info.tid} l WHERE {' AND '.join(conds)} "
+            "ORDER BY l._updated"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return arrow_table(self.store.con.execute(sql, params))
+
+    def iter_since(
+        self,
+        since: int | None = None,
+        *,
+        batch_size: int = 10_000,
+        include_previous_versions: bool = False,
+        until: int | None = None,
+    ) -> Iterator[pa.Table]:
+        """:meth:`read_since` in keyset-paged batches (constant memory on large datasets)."""
+        cursor = since
+        while True:
+            table = self.read_since(
+                cursor,
+                limit=batch_size,
+                include_previous_versions=include_previous_versions,
+                until=until,
+            )
+            if table.num_rows == 0:
+                return
+            yield table
+            cursor = int(table.column("_updated")[-1].as_py())
+            if table.num_rows < batch_size:
+                return
+
+    def entities_since(self, since: int | None = None, **kwargs: Any) -> list[Entity]:
+        return table_to_entities(self.read_since(since, **kwargs))
+
+    @translate_errors
+    def latest(self, entity_id: str) -> Entity | None:
+        """The latest version of ``entity_id`` (deleted or not), or ``None``."""
+        rows = self.latest_many([entity_id])
+        return rows[0] if rows else None
+
+    @translate_errors
+    def latest_many(self, ids: Iterable[str]) -> list[Entity]:
+        """Latest versions of the given ids that exist, ordered by ``_id``."""
+        info = self.info
+        id_list = list(ids)
+        if info is None or not id_list:
+            return []
+        table = arrow_table(
+            self.store.con.execute(
+                f"""
+            SELECT {_READ_COLUMNS} FROM log_{info.tid} l
+            WHERE l._updated IN (SELECT _updated FROM cur_{info.tid} WHERE _id IN
+                                 (SELECT unnest(?::VARCHAR[])))
+            ORDER BY l._id
+            """,
+                [id_list],
+            )
+        )
+        return table_to_entities(table)
+
+    @translate_errors
+    def latest_table(self, *, include_deleted: bool = True) -> pa.Table:
+        """Every latest version as Arrow, ordered by ``_id``."""
+        info = self.info
+        if info is None:
+            return _empty_read()
+        where = "" if include_deleted else "WHERE NOT _deleted"
+        return arrow_table(
+            self.store.con.execute(
+                f"""
+            SELECT {_READ_COLUMNS} FROM log_{info.tid}
+            WHERE _updated IN (SELECT _updated FROM cur_{info.tid} {where})
+            ORDER BY _id
+            """
+            )
+        )
+
+    def latest_entities(self, *, include_deleted: bool = True) -> list[Entity]:
+        return table_to_entities(self.latest_table(include_deleted=include_deleted))
+
+    @translate_errors
+    def history(self, entity_id: str) -> list[Entity]:
+        """Every stored version of one entity, oldest first."""
+        info = self.info
+        if info is None:
+            return []
+        table = arrow_table(
+            self.store.con.execute(
+                f"SELECT {_READ_COLUMNS} FROM log_{info.tid} WHERE _id = ? ORDER BY _updated",
+                [entity_id],
+            )
+        )
+        return table_to_entities(table)
+
+    @translate_errors
+    def counts(self) -> DatasetCounts:
+        info = self.info
+        if info is None:
+            return DatasetCounts(0, 0, 0)
+        row = first_row(
+            self.store.con.execute(
+                f"SELECT count(*) FILTER (WHERE NOT _deleted), count(*) FILTER (WHERE _deleted) "
+                f"FROM cur_{info.tid}"
+            )
+        )
+        live, deleted = (int(row[0]), int(row[1])) if row else (0, 0)
+        return DatasetCounts(live, deleted, info.next_offset)
+
+    @translate_errors
+    def current_hashes(self, ids: Iterable[str]) -> dict[str, str]:
+        """``_id -> _hash`` of the latest versions of ``ids`` that exist."""
+        info = self.info
+        id_list = list(ids)
+        if info is None or not id_list:
+            return {}
+        rows = self.store.con.execute(
+            f"SELECT _id, _hash FROM cur_{info.tid} WHERE _id IN (SELECT unnest(?::VARCHAR[]))",
+            [id_list],
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def would_change(self, entity: Entity) -> bool:
+        """True if appending ``entity`` would write a new version (used by dry runs and plans)."""
+        import hashlib
+
+        digest = hashlib.md5(hash_body(entity).encode("utf-8")).hexdigest()
+        return self.current_hashes([entity["_id"]]).get(entity["_id"]) != digest
+
+    def table_names(self) -> tuple[str, str]:
+        """``(log table, current table)`` for SQL over this dataset (e.g. the notebook API)."""
+        info = self._require()
+        return f"log_{info.tid}", f"cur_{info.tid}"
+
+
+def _empty_read() -> pa.Table:
+    return pa.table(
+        {
+            "_updated": pa.array([], pa.int64()),
+            "_id": pa.array([], pa.string()),
+            "_deleted": pa.array([], pa.bool_()),
+            "_ts": pa.array([], pa.int64()),
+            "_hash": pa.array([], pa.string()),
+            "_previous": pa.array([], pa.int64()),
+            "body": pa.array([], pa.string()),
+        }
+    )

@@ -1,0 +1,68 @@
+"""The store's side of DTL hops: indexed lookups into datasets (``DatasetLookup``).
+
+An index is a functional index: the key values an alias-side join expression computes for each
+latest, non-deleted entity (nulls never indexed). It is built on first use within a run and kept
+for the run, so a pipe hopping for every source entity does one pass over the hopped dataset,
+then dictionary lookups. Entities are ordered by ``_id`` as Sesam's hops results are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from engine.entity import Entity, canonical_json
+from engine.store.store import Store
+
+__all__ = ["StoreLookup", "index_key"]
+
+
+def index_key(value: Any) -> str:
+    """A type-strict hashable key for a join value (``1`` and ``true`` stay different)."""
+    return canonical_json(value)
+
+
+class StoreLookup:
+    """Implements ``engine.dtl.env.DatasetLookup`` over a :class:`Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._indexes: dict[tuple[str, str], dict[str, list[Entity]]] = {}
+
+    def exists(self, dataset: str) -> bool:
+        return self.store.dataset_info(dataset) is not None
+
+    def get(self, dataset: str, entity_id: str) -> Entity | None:
+        return self.store.dataset(dataset).latest(entity_id) if self.exists(dataset) else None
+
+    def find(self, dataset: str, key: Any, values: Sequence[Any]) -> list[Entity]:
+        index = self._index(dataset, key)
+        found: dict[str, Entity] = {}
+        for value in values:
+            if value is None:
+                continue
+            for entity in index.get(index_key(value), ()):
+                found[entity["_id"]] = entity
+        return [found[k] for k in sorted(found)]
+
+    def _index(self, dataset: str, key: Any) -> dict[str, list[Entity]]:
+        slot = (dataset, key.name)
+        index = self._indexes.get(slot)
+        if index is not None:
+            return index
+        index = {}
+        if self.exists(dataset):
+            for entity in self.store.dataset(dataset).latest_entities(include_deleted=False):
+                for value in key.values(entity):
+                    if value is not None:
+                        index.setdefault(index_key(value), []).append(entity)
+        self._indexes[slot] = index
+        return index
+
+    def invalidate(self, dataset: str | None = None) -> None:
+        """Forget cached indexes (after the dataset changed)."""
+        if dataset is None:
+            self._indexes.clear()
+        else:
+            for slot in [s for s in self._indexes if s[0] == dataset]:
+                del self._indexes[slot]
