@@ -296,3 +296,7 @@ def show_cmd(
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="pipe")
+
+
+if __name__ == "__main__":
+    main()

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["AppendResult", "Dataset", "DatasetCounts"]
 
 _READ_COLUMNS = "_updated, _id, _deleted, _ts, _hash, _previous, body"
+APPEND_CHUNK = 250_000
+"""Rows per change-detection query when appending a stream."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +102,44 @@ class Dataset:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def append(self, entities: Iterable[Entity] | pa.Table) -> AppendResult:
-        """Append the versions that are new or changed; return what was written."""
+    def append(self, entities: Iterable[Entity] | pa.Table | pa.RecordBatchReader) -> AppendResult:
+        """Append the versions that are new or changed; return what was written.
+
+        A ``RecordBatchReader`` is consumed in chunks of :data:`APPEND_CHUNK` rows, so a large
+        snapshot never has to be held in memory at once.
+        """
+        if isinstance(entities, pa.RecordBatchReader):
+            return self._append_stream(entities)
         batch = entities if isinstance(entities, pa.Table) else entities_to_batch(entities)
         return self.append_batch(batch)
+
+    def _append_stream(self, reader: pa.RecordBatchReader) -> AppendResult:
+        written = unchanged = 0
+        first: int | None = None
+        last: int | None = None
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+
+        def flush() -> None:
+            nonlocal written, unchanged, first, last, pending, rows
+            if not pending:
+                return
+            result = self.append_batch(pa.Table.from_batches(pending))
+            pending, rows = [], 0
+            written += result.written
+            unchanged += result.unchanged
+            if result.first_offset is not None:
+                first = result.first_offset if first is None else first
+                last = result.last_offset
+
+        with self.store.transaction():
+            for record_batch in reader:
+                pending.append(record_batch)
+                rows += record_batch.num_rows
+                if rows >= APPEND_CHUNK:
+                    flush()
+            flush()
+        return AppendResult(written, unchanged, first, last)
 
     @translate_errors
     def append_batch(self, batch: pa.Table) -> AppendResult:

@@ -117,13 +117,21 @@ class PipeState:
 class Store:
     """The hub database. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: str | Path = ":memory:", *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        clock: Clock | None = None,
+        memory_limit: str = "1GB",
+    ) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.clock: Clock = clock or SystemClock()
         try:
             self.con = duckdb.connect(self.path)
+            # A bounded buffer pool keeps a laptop responsive; DuckDB spills to disk beyond it.
+            self.run(f"SET memory_limit = '{memory_limit}'")
         except duckdb.Error as e:
             raise DatasetError(f"cannot open the hub database {self.path!r}: {e}") from e
         self._depth = 0
