@@ -96,6 +96,9 @@ SOURCE_KEYS: Mapping[str, frozenset[str]] = {
 TRANSFORM_KEYS: Mapping[str, frozenset[str]] = {
     "dtl": frozenset(_COMMON | {"rules", "id_required", "side_effects"}),
     "emit_children": frozenset(_COMMON | {"side_effects"}),
+    "survivorship": frozenset(
+        _COMMON | {"properties", "priority", "members", "empty_values", "claims_property"}
+    ),
 }
 
 SINK_KEYS: Mapping[str, frozenset[str]] = {
