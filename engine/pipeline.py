@@ -20,6 +20,7 @@ from engine.sinks.dataset import DatasetSink
 from engine.sources.base import Source
 from engine.sources.dataset import DatasetSource
 from engine.sources.embedded import EmbeddedSource
+from engine.sources.merge import MergeSource
 from engine.store import Store
 from engine.store.lookup import StoreLookup
 
@@ -30,6 +31,7 @@ TransformFn = Callable[[list[Entity]], list[Entity]]
 SOURCE_TYPES: dict[str, Callable[[Store, Project, PipeConfig], Source]] = {
     "dataset": lambda store, project, pipe: DatasetSource(store, pipe.source),
     "embedded": lambda store, project, pipe: EmbeddedSource(pipe.source),
+    "merge": lambda store, project, pipe: MergeSource(store, pipe),
 }
 
 SINK_TYPES: dict[str, Callable[[Store, Project, PipeConfig], Sink]] = {

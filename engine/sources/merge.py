@@ -1,0 +1,492 @@
+"""The ``merge`` source: entities from several datasets that are "the same" become one.
+
+Design notes
+------------
+* Matching follows Sesam's merge source (version 2): two members are the same when any equality
+  rule joins them (value-set overlap, as in hops joins); sameness is transitive (connected
+  components); deleted members are never merged; ``null``/``[]`` never match.
+* Members are keyed ``"<dataset offset>|<_id>"``. Their equality values live in a DuckDB table
+  ``merge_keys_<k>`` (rule, side, value, member) and their current group in
+  ``merge_members_<k>`` (member, group id). Both are updated in the run's transaction.
+* Incremental runs read each dataset after its own offset (the since token is a dict of
+  offsets). Only the *affected* members are regrouped: the changed members, the members of the
+  groups they were in, and everything now connected to those through the key index (found with
+  SQL, one query per BFS level). Nothing else is read.
+* Output id: ``identity: first`` uses the first member's ``_id`` in (dataset offset, ``_id``)
+  order; ``composite`` joins ``offset|_id`` parts with ``|``. When a group's id changes, the old
+  id is emitted first as ``{"_id": old, "_deleted": true, "$replaced": true}``.
+* ``$ids`` is the union of the members' ``$ids`` (a member that has none contributes its own id,
+  as an NI when the pipe has namespaced identifiers). Properties are combined by ``strategy``:
+  ``default`` (values of a key present in several members become a list, in member order),
+  ``compact`` (duplicates and empty lists dropped, single values unwrapped) or ``list``
+  (``$merged``: the members themselves).
+* A full run (first run, reset, ``--full``) rebuilds the state from scratch; the dataset sink's
+  deletion tracking then removes ids no longer produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from engine.config.pipes import PipeConfig
+from engine.entity import DELETED, ID, NI, Entity, canonical_json, is_deleted
+from engine.errors import ConfigError, PipeRunError
+from engine.sources.base import SourceBatch
+from engine.store import Store, table_to_entities
+from engine.store.store import first_row
+
+__all__ = ["MergeSource"]
+
+READ_CHUNK = 20_000
+EMIT_CHUNK = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    alias: str
+    dataset_index: int
+    evaluate: Any  # Callable[[Entity], list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    index: int
+    left: _Side
+    right: _Side
+
+
+class MergeSource:
+    """Sesam's merge source; see the module docstring."""
+
+    supports_since = True
+
+    def __init__(self, store: Store, pipe: PipeConfig) -> None:
+        from engine.dtl import RunContext
+
+        raw = pipe.source.raw
+        path = pipe.source.path
+        self.store = store
+        self.pipe = pipe
+        self.identity = raw.get("identity", "composite")
+        if self.identity not in ("first", "composite"):
+            raise ConfigError(
+                f"expected 'first' or 'composite' for 'identity', found {self.identity!r}",
+                file=pipe.file,
+                path=path / "identity",
+            )
+        self.strategy = raw.get("strategy", "default")
+        if self.strategy not in ("default", "compact", "list"):
+            raise ConfigError(
+                f"expected 'default', 'compact' or 'list' for 'strategy', found {self.strategy!r}",
+                file=pipe.file,
+                path=path / "strategy",
+            )
+        self.max_merged = int(raw.get("max_merged", 50_000))
+        self.include_replaced = raw.get("include_replaced", True) is not False
+        self.datasets: list[str] = []
+        self.aliases: dict[str, int] = {}
+        for i, spec in enumerate(raw.get("datasets", [])):
+            parts = str(spec).split()
+            if len(parts) not in (1, 2):
+                raise ConfigError(
+                    f"expected '<dataset> <alias>', found {spec!r}",
+                    file=pipe.file,
+                    path=path / "datasets" / i,
+                )
+            name = parts[0]
+            alias = parts[1] if len(parts) == 2 else parts[0]
+            if alias in self.aliases:
+                raise ConfigError(
+                    f"alias {alias!r} is used twice", file=pipe.file, path=path / "datasets" / i
+                )
+            self.datasets.append(name)
+            self.aliases[alias] = i
+        self.ctx = RunContext(
+            pipe_id=pipe.id,
+            namespaced_identifiers=pipe.namespaced_identifiers,
+            identity_namespace=pipe.identity_namespace,
+            property_namespace=pipe.property_namespace,
+        )
+        self.rules = self._compile_rules(raw)
+        self._tables: tuple[str, str] | None = None
+
+    # --- config -------------------------------------------------------------------------------
+
+    def _compile_rules(self, raw: Any) -> list[_Rule]:
+        pairs: list[tuple[Any, Any, Any]] = []
+        for i, rule in enumerate(raw.get("equality", []) or []):
+            where = self.pipe.source.path / "equality" / i
+            if not (isinstance(rule, list) and len(rule) == 3 and rule[0] == "eq"):
+                raise ConfigError(
+                    'expected an equality rule ["eq", <alias expression>, <alias expression>]',
+                    file=self.pipe.file,
+                    path=where,
+                    snippet=rule,
+                )
+            pairs.append((rule[1], rule[2], where))
+        for i, group in enumerate(raw.get("equality_sets", []) or []):
+            where = self.pipe.source.path / "equality_sets" / i
+            if not isinstance(group, list) or len(group) < 2:
+                raise ConfigError(
+                    "expected a list of at least two alias paths",
+                    file=self.pipe.file,
+                    path=where,
+                    snippet=group,
+                )
+            for a, b in zip(group, group[1:], strict=False):
+                pairs.append((a, b, where))
+        return [
+            _Rule(n, self._side(left, where / 1), self._side(right, where / 2))
+            for n, (left, right, where) in enumerate(pairs)
+        ]
+
+    def _side(self, expression: Any, where: Any) -> _Side:
+        from engine.dtl import Env, compile_expression
+
+        aliases = frozenset(self.aliases)
+        used = _aliases_in(expression, aliases)
+        if len(used) != 1:
+            raise ConfigError(
+                "each side of an equality rule must use exactly one dataset alias "
+                f"(known: {', '.join(sorted(aliases))}); found {sorted(used) or 'none'}",
+                file=self.pipe.file,
+                path=where,
+                snippet=expression,
+            )
+        alias = next(iter(used))
+        evaluator = compile_expression(expression, file=self.pipe.file, path=where, aliases=aliases)
+        ctx = self.ctx
+
+        def evaluate(entity: Entity) -> list[Any]:
+            env = Env(S=entity, T={}, ctx=ctx, aliases={alias: entity})
+            value = evaluator(env)
+            values = value if isinstance(value, list) else [value]
+            return [v for v in values if v is not None and v != []]
+
+        return _Side(alias, self.aliases[alias], evaluate)
+
+    # --- state tables -------------------------------------------------------------------------
+
+    def _state_tables(self) -> tuple[str, str]:
+        if self._tables is None:
+            self.store.run(
+                "CREATE TABLE IF NOT EXISTS hub_merge_state (pipe_id VARCHAR NOT NULL, k INTEGER)"
+            )
+            row = first_row(
+                self.store.con.execute(
+                    "SELECT k FROM hub_merge_state WHERE pipe_id = ?", [self.pipe.id]
+                )
+            )
+            if row is None:
+                row = first_row(
+                    self.store.con.execute("SELECT coalesce(max(k), 0) + 1 FROM hub_merge_state")
+                )
+                self.store.run("INSERT INTO hub_merge_state VALUES (?, ?)", [self.pipe.id, row[0]])
+            k = int(row[0])
+            keys, members = f"merge_keys_{k}", f"merge_members_{k}"
+            self.store.run(
+                f"""CREATE TABLE IF NOT EXISTS {keys}
+                    (r INTEGER NOT NULL, s INTEGER NOT NULL, v VARCHAR NOT NULL, m VARCHAR NOT NULL);
+                    CREATE TABLE IF NOT EXISTS {members}
+                    (m VARCHAR NOT NULL, grp VARCHAR NOT NULL)"""
+            )
+            self._tables = (keys, members)
+        return self._tables
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def is_populated(self) -> bool:
+        return all(self.store.dataset(name).populated for name in self.datasets)
+
+    def previous_version(self, entity_id: str) -> Entity | None:
+        return None
+
+    def read(self, since: Any) -> Iterator[SourceBatch]:
+        keys, members = self._state_tables()
+        offsets: dict[str, int] = dict(since) if isinstance(since, dict) else {}
+        if since is None:
+            self.store.run(f"DELETE FROM {keys}")
+            self.store.run(f"DELETE FROM {members}")
+        changed: dict[str, Entity] = {}
+        for i, name in enumerate(self.datasets):
+            ds = self.store.dataset(name)
+            for table in ds.iter_since(offsets.get(name), batch_size=READ_CHUNK):
+                for entity in table_to_entities(table):
+                    changed[f"{i}|{entity[ID]}"] = entity
+                offsets[name] = int(table.column("_updated")[-1].as_py())
+        if not changed:
+            yield SourceBatch([], offsets)
+            return
+        output = self._regroup(changed)
+        for start in range(0, max(len(output), 1), EMIT_CHUNK):
+            chunk = output[start : start + EMIT_CHUNK]
+            yield SourceBatch(chunk, offsets)
+
+    def _regroup(self, changed: dict[str, Entity]) -> list[Entity]:
+        keys, members = self._state_tables()
+        con = self.store.con
+        changed_ids = list(changed)
+        old_groups = {
+            m: g
+            for m, g in con.execute(
+                f"SELECT m, grp FROM {members} WHERE m IN (SELECT unnest(?::VARCHAR[]))",
+                [changed_ids],
+            ).fetchall()
+        }
+        # 1. replace the changed members' key rows
+        self.store.run(
+            f"DELETE FROM {keys} WHERE m IN (SELECT unnest(?::VARCHAR[]))", [changed_ids]
+        )
+        rows: dict[str, list[Any]] = {"r": [], "s": [], "v": [], "m": []}
+        for member, entity in changed.items():
+            if is_deleted(entity):
+                continue
+            index = int(member.split("|", 1)[0])
+            for rule in self.rules:
+                for side_no, side in ((0, rule.left), (1, rule.right)):
+                    if side.dataset_index != index:
+                        continue
+                    for value in side.evaluate(entity):
+                        rows["r"].append(rule.index)
+                        rows["s"].append(side_no)
+                        rows["v"].append(canonical_json(value))
+                        rows["m"].append(member)
+        if rows["m"]:
+            table = pa.table(rows, schema=_KEY_SCHEMA)
+            con.register("hub_merge_new_keys", table)
+            try:
+                self.store.run(f"INSERT INTO {keys} SELECT r, s, v, m FROM hub_merge_new_keys")
+            finally:
+                con.unregister("hub_merge_new_keys")
+        # 2. the affected members: changed ones, their old groups, and everything connected
+        affected = set(changed_ids)
+        groups = sorted(set(old_groups.values()))
+        if groups:
+            for (m,) in con.execute(
+                f"SELECT m FROM {members} WHERE grp IN (SELECT unnest(?::VARCHAR[]))", [groups]
+            ).fetchall():
+                affected.add(m)
+        frontier = sorted(affected)
+        while frontier:
+            found = con.execute(
+                f"""SELECT DISTINCT k2.m FROM {keys} k1 JOIN {keys} k2
+                    ON k1.r = k2.r AND k1.v = k2.v AND k1.s <> k2.s
+                    WHERE k1.m IN (SELECT unnest(?::VARCHAR[]))""",
+                [frontier],
+            ).fetchall()
+            frontier = sorted({m for (m,) in found} - affected)
+            affected.update(frontier)
+        # 3. old output ids of every affected member (to emit $replaced for vanished ones)
+        affected_list = sorted(affected)
+        previous = {
+            m: g
+            for m, g in con.execute(
+                f"SELECT m, grp FROM {members} WHERE m IN (SELECT unnest(?::VARCHAR[]))",
+                [affected_list],
+            ).fetchall()
+        }
+        # 4. components among the affected members
+        entities = dict(changed)
+        missing = [m for m in affected_list if m not in entities]
+        entities.update(self._load_members(missing))
+        parent = {m: m for m in affected_list}
+
+        def find(x: str) -> str:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        buckets: dict[tuple[int, str], tuple[list[str], list[str]]] = {}
+        for r, s, v, m in con.execute(
+            f"SELECT r, s, v, m FROM {keys} WHERE m IN (SELECT unnest(?::VARCHAR[]))",
+            [affected_list],
+        ).fetchall():
+            if m in parent:
+                buckets.setdefault((r, v), ([], []))[s].append(m)
+        for left, right in buckets.values():
+            if left and right:
+                root = find(left[0])
+                for m in left[1:] + right:
+                    other = find(m)
+                    if other != root:
+                        parent[other] = root
+        components: dict[str, list[str]] = {}
+        for m in affected_list:
+            if m in entities:
+                components.setdefault(find(m), []).append(m)
+        # 5. emit: $replaced deletes first, then the merged entities
+        out: list[Entity] = []
+        new_group: dict[str, str] = {}
+        merged: list[Entity] = []
+        for comp in components.values():
+            comp.sort(key=_member_order)
+            live = [m for m in comp if not is_deleted(entities[m])]
+            dead = [m for m in comp if is_deleted(entities[m])]
+            for m in dead:
+                entity = self._merge([m], entities)
+                new_group[m] = entity[ID]
+                merged.append(entity)
+            if live:
+                if len(live) > self.max_merged:
+                    raise PipeRunError(
+                        self.pipe.id,
+                        "source",
+                        ConfigError(
+                            f"a merged group would have {len(live)} members, more than "
+                            f"max_merged={self.max_merged}"
+                        ),
+                    )
+                entity = self._merge(live, entities)
+                for m in live:
+                    new_group[m] = entity[ID]
+                merged.append(entity)
+        produced = {e[ID] for e in merged}
+        self._check_collisions(merged, affected_list)
+        for gone in sorted(set(previous.values()) - produced):
+            if self.include_replaced:
+                out.append({ID: gone, DELETED: True, "$replaced": True})
+        out.extend(merged)
+        self.store.run(
+            f"DELETE FROM {members} WHERE m IN (SELECT unnest(?::VARCHAR[]))", [affected_list]
+        )
+        if new_group:
+            grp_table = pa.table(
+                {"m": list(new_group), "grp": list(new_group.values())}, schema=_MEMBER_SCHEMA
+            )
+            con.register("hub_merge_groups", grp_table)
+            try:
+                self.store.run(f"INSERT INTO {members} SELECT m, grp FROM hub_merge_groups")
+            finally:
+                con.unregister("hub_merge_groups")
+        return out
+
+    def _check_collisions(self, merged: list[Entity], affected: list[str]) -> None:
+        """Two groups must never get the same ``_id`` (possible with ``identity: first``)."""
+        seen: set[str] = set()
+        clash = [e[ID] for e in merged if e[ID] in seen or seen.add(e[ID])]  # type: ignore[func-returns-value]
+        if not clash and merged:
+            _, members = self._state_tables()
+            rows = self.store.con.execute(
+                f"""SELECT grp FROM {members} WHERE grp IN (SELECT unnest(?::VARCHAR[]))
+                    AND m NOT IN (SELECT unnest(?::VARCHAR[])) LIMIT 1""",
+                [sorted(seen), affected],
+            ).fetchall()
+            clash = [r[0] for r in rows]
+        if clash:
+            raise PipeRunError(
+                self.pipe.id,
+                "source",
+                ConfigError(
+                    f"identity 'first' gives two different groups the same _id {clash[0]!r}: "
+                    "the same _id exists in several datasets without an equality rule joining "
+                    "them; use namespaced identifiers, an equality rule on _id, or "
+                    "identity 'composite'",
+                    file=self.pipe.file,
+                    path=self.pipe.source.path / "identity",
+                ),
+            )
+
+    def _load_members(self, members: Sequence[str]) -> dict[str, Entity]:
+        by_dataset: dict[int, list[str]] = {}
+        for m in members:
+            index, entity_id = m.split("|", 1)
+            by_dataset.setdefault(int(index), []).append(entity_id)
+        found: dict[str, Entity] = {}
+        for index, ids in by_dataset.items():
+            for entity in self.store.dataset(self.datasets[index]).latest_many(ids):
+                found[f"{index}|{entity[ID]}"] = entity
+        return found
+
+    # --- combining members --------------------------------------------------------------------
+
+    def _member_ids(self, entity: Entity) -> list[Any]:
+        ids = entity.get("$ids")
+        if isinstance(ids, list) and ids:
+            return list(ids)
+        if self.pipe.namespaced_identifiers:
+            return [NI.parse(entity[ID])]
+        return [entity[ID]]
+
+    def _merge(self, members: list[str], entities: dict[str, Entity]) -> Entity:
+        if self.identity == "first":
+            out_id = members[0].split("|", 1)[1]
+        else:
+            out_id = "|".join(members)
+        ids: list[Any] = []
+        for m in members:
+            for value in self._member_ids(entities[m]):
+                if value not in ids:
+                    ids.append(value)
+        result: Entity = {ID: out_id, "$ids": ids}
+        if len(members) == 1 and is_deleted(entities[members[0]]):
+            result[DELETED] = True
+        bodies = [
+            {k: v for k, v in entities[m].items() if not k.startswith("_") and k != "$ids"}
+            for m in members
+        ]
+        if self.strategy == "list":
+            result["$merged"] = bodies
+            return result
+        combined: dict[str, list[Any]] = {}
+        for body in bodies:
+            for key, value in body.items():
+                combined.setdefault(key, []).append(value)
+        for key, values in combined.items():
+            if len(values) == 1:
+                value = values[0]
+                if self.strategy == "compact":
+                    value = _compact(value if isinstance(value, list) else [value])
+                result[key] = value
+                continue
+            flat: list[Any] = []
+            for value in values:
+                flat.extend(value if isinstance(value, list) else [value])
+            result[key] = _compact(flat) if self.strategy == "compact" else flat
+        return result
+
+
+_KEY_SCHEMA = pa.schema(
+    [("r", pa.int32()), ("s", pa.int32()), ("v", pa.string()), ("m", pa.string())]
+)
+_MEMBER_SCHEMA = pa.schema([("m", pa.string()), ("grp", pa.string())])
+
+
+def _member_order(member: str) -> tuple[int, str]:
+    index, entity_id = member.split("|", 1)
+    return int(index), entity_id
+
+
+def _compact(values: list[Any]) -> Any:
+    seen: list[Any] = []
+    keys: set[str] = set()
+    for v in values:
+        if v == []:
+            continue
+        key = canonical_json(v)
+        if key not in keys:
+            keys.add(key)
+            seen.append(v)
+    if not seen:
+        return None
+    return seen[0] if len(seen) == 1 else seen
+
+
+def _aliases_in(expression: Any, aliases: frozenset[str]) -> set[str]:
+    """Which dataset aliases an equality expression reads (``"a.email"`` reads ``a``)."""
+    found: set[str] = set()
+    if isinstance(expression, str):
+        head = expression.split(".", 1)[0]
+        if head in aliases and (expression == head or "." in expression):
+            found.add(head)
+    elif isinstance(expression, list):
+        for item in expression[1:] if expression and isinstance(expression[0], str) else expression:
+            found |= _aliases_in(item, aliases)
+    elif isinstance(expression, dict):
+        for item in expression.values():
+            found |= _aliases_in(item, aliases)
+    return found
