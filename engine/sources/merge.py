@@ -26,6 +26,7 @@ Design notes
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -137,7 +138,7 @@ class MergeSource:
                     path=where,
                     snippet=group,
                 )
-            for a, b in zip(group, group[1:], strict=False):
+            for a, b in itertools.pairwise(group):
                 pairs.append((a, b, where))
         return [
             _Rule(n, self._side(left, where / 1), self._side(right, where / 2))
@@ -394,12 +395,12 @@ class MergeSource:
     def _load_members(self, members: Sequence[str]) -> dict[str, Entity]:
         by_dataset: dict[int, list[str]] = {}
         for m in members:
-            index, entity_id = m.split("|", 1)
-            by_dataset.setdefault(int(index), []).append(entity_id)
+            prefix, entity_id = m.split("|", 1)
+            by_dataset.setdefault(int(prefix), []).append(entity_id)
         found: dict[str, Entity] = {}
-        for index, ids in by_dataset.items():
-            for entity in self.store.dataset(self.datasets[index]).latest_many(ids):
-                found[f"{index}|{entity[ID]}"] = entity
+        for position, ids in by_dataset.items():
+            for entity in self.store.dataset(self.datasets[position]).latest_many(ids):
+                found[f"{position}|{entity[ID]}"] = entity
         return found
 
     # --- combining members --------------------------------------------------------------------
@@ -413,10 +414,7 @@ class MergeSource:
         return [entity[ID]]
 
     def _merge(self, members: list[str], entities: dict[str, Entity]) -> Entity:
-        if self.identity == "first":
-            out_id = members[0].split("|", 1)[1]
-        else:
-            out_id = "|".join(members)
+        out_id = members[0].split("|", 1)[1] if self.identity == "first" else "|".join(members)
         ids: list[Any] = []
         for m in members:
             for value in self._member_ids(entities[m]):
