@@ -31,6 +31,7 @@ from typing import Any, Literal, TypeAlias, cast, get_args
 import jmespath
 import jmespath.exceptions
 
+from engine.config.substitution import Secret, substitute
 from engine.errors import ConfigError, JsonPath, did_you_mean
 
 __all__ = [
@@ -58,44 +59,9 @@ SystemType = Literal["system:rest"]
 Template: TypeAlias = Any  # JSON with ``{name}`` placeholders inside strings
 
 PLACEHOLDERS = ("id", "parent_id", "payload", "page", "page_size", "cursor", "since")
-_SUBST = re.compile(r"\$(ENV|SECRET)\(([^()]*)\)")
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _COMMON = ("comment", "description", "name", "metadata")
 _SECRET_HOLDERS = "username, password, token, header and param values may hold secrets"
-
-
-class Secret:
-    """A credential that renders as ``***`` in every repr, str, format and error message.
-
-    Call :meth:`reveal` at the one place the value is put on the wire.
-    """
-
-    __slots__ = ("_value", "names")
-
-    def __init__(self, value: str, names: tuple[str, ...] = ()) -> None:
-        self._value = value
-        self.names = names  # the $SECRET names it was built from; names are not secret
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "***"
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return "***"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("Secret", self._value))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Pickling would write the value to disk; refuse rather than leak.
-        raise TypeError("a Secret cannot be pickled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,37 +165,6 @@ def template_names(template: Template) -> frozenset[str]:
     if isinstance(template, list):
         return frozenset().union(*(template_names(v) for v in template))
     return frozenset()
-
-
-# --------------------------------------------------------------------------- substitution
-
-
-def _substitute(
-    node: Any, env: Mapping[str, str], secrets: Mapping[str, str], file: str, path: JsonPath
-) -> Any:
-    if isinstance(node, dict):
-        return {k: _substitute(v, env, secrets, file, path / k) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_substitute(v, env, secrets, file, path / i) for i, v in enumerate(node)]
-    if not isinstance(node, str) or "$" not in node:
-        return node
-    names: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        kind, name = match.group(1), match.group(2)
-        source = env if kind == "ENV" else secrets
-        if name not in source:
-            what = "environment variable" if kind == "ENV" else "secret"
-            hint = did_you_mean(name, list(source))
-            raise ConfigError(
-                f"{what} {name!r} used by ${kind}({name}) is not set{hint}", file=file, path=path
-            )
-        if kind == "SECRET":
-            names.append(name)
-        return source[name]
-
-    text = _SUBST.sub(replace, node)
-    return Secret(text, tuple(names)) if names else text
 
 
 # --------------------------------------------------------------------------- field readers
@@ -443,7 +378,7 @@ def load_system_config(
     Raises:
         ConfigError: naming ``file``, the JSON path and what was expected instead.
     """
-    f = _Fields(_substitute(raw, env, secrets, file, path), _SYSTEM_KEYS, "a system", file, path)
+    f = _Fields(substitute(raw, env, secrets, file, path), _SYSTEM_KEYS, "a system", file, path)
     system_id = f.text("_id")
     if not system_id or "/" in system_id:
         raise f.fail(
