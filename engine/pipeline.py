@@ -7,11 +7,12 @@ is a clear :class:`ConfigError`, never a silent skip.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any
 
-from engine.config.pipes import PipeConfig
+from engine.config.pipes import PipeConfig, SourceConfig
 from engine.config.project import Project
 from engine.entity import Entity
 from engine.errors import ConfigError
@@ -21,6 +22,7 @@ from engine.sources.base import Source
 from engine.sources.dataset import DatasetSource
 from engine.sources.embedded import EmbeddedSource
 from engine.sources.merge import MergeSource
+from engine.sources.multi import DiffDatasetsSource, MergeDatasetsSource, UnionDatasetsSource
 from engine.store import Store
 from engine.store.lookup import StoreLookup
 
@@ -32,7 +34,56 @@ SOURCE_TYPES: dict[str, Callable[[Store, Project, PipeConfig], Source]] = {
     "dataset": lambda store, project, pipe: DatasetSource(store, pipe.source),
     "embedded": lambda store, project, pipe: EmbeddedSource(pipe.source),
     "merge": lambda store, project, pipe: MergeSource(store, pipe),
+    "union_datasets": lambda store, project, pipe: UnionDatasetsSource(store, pipe.source),
+    "merge_datasets": lambda store, project, pipe: MergeDatasetsSource(store, pipe.source),
+    "diff_datasets": lambda store, project, pipe: DiffDatasetsSource(store, pipe.source),
+    "conditional": lambda store, project, pipe: _conditional(store, project, pipe),
 }
+
+
+def _conditional(store: Store, project: Project, pipe: PipeConfig) -> Source:
+    """Sesam's ``conditional`` source: the alternative named by ``condition`` (after $ENV)."""
+    raw = pipe.source.raw
+    condition = raw.get("condition")
+    alternatives = raw.get("alternatives")
+    path = pipe.source.path
+    if not isinstance(alternatives, dict) or not alternatives:
+        raise ConfigError(
+            "a conditional source needs an object 'alternatives'",
+            file=pipe.file,
+            path=path / "alternatives",
+        )
+    key = str(condition)
+    if key not in alternatives:
+        raise ConfigError(
+            f"the condition is {key!r} but 'alternatives' has no such key "
+            f"(known: {', '.join(sorted(alternatives))})",
+            file=pipe.file,
+            path=path / "condition",
+        )
+    chosen_raw = alternatives[key]
+    chosen = _typed_block_for(pipe, chosen_raw, path / "alternatives" / key)
+    return build_source(store, project, dataclasses.replace(pipe, source=chosen))
+
+
+def _typed_block_for(pipe: PipeConfig, raw: Any, path: Any) -> SourceConfig:
+    from engine.config.pipes import SOURCE_KEYS
+
+    if not isinstance(raw, dict) or raw.get("type") not in SOURCE_KEYS:
+        raise ConfigError(
+            f"expected a source object with a known 'type' (known: {', '.join(sorted(SOURCE_KEYS))})",
+            file=pipe.file,
+            path=path,
+        )
+    unknown = set(raw) - SOURCE_KEYS[raw["type"]]
+    if unknown:
+        raise ConfigError(
+            f"unknown key {sorted(unknown)[0]!r} in the source",
+            file=pipe.file,
+            path=path / sorted(unknown)[0],
+        )
+    return SourceConfig(raw["type"], raw, path)
+
 
 SINK_TYPES: dict[str, Callable[[Store, Project, PipeConfig], Sink]] = {
     "dataset": lambda store, project, pipe: DatasetSink(store, pipe.sink, pipe.id),

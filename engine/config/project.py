@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config.pipes import PipeConfig, parse_pipe
+from engine.config.substitution import has_references, substitute
 from engine.errors import ConfigError, JsonPath
 
 __all__ = ["Project", "load_project", "read_config_file"]
@@ -117,6 +118,14 @@ def load_project(
             sink.append(e)
             continue
         for raw, path in items:
+            try:
+                if has_references(raw):
+                    raw = substitute(raw, env or {}, {}, rel, path)
+            except ConfigError as e:
+                if sink is None:
+                    raise
+                sink.append(e)
+                continue
             pipe = parse_pipe(raw, file=rel, path=path, errors=sink)
             if pipe is not None and remember(pipe.id, rel, path):
                 pipes[pipe.id] = pipe
