@@ -25,10 +25,12 @@ from engine.sources.merge import MergeSource
 from engine.sources.multi import DiffDatasetsSource, MergeDatasetsSource, UnionDatasetsSource
 from engine.store import Store
 from engine.store.lookup import StoreLookup
+from engine.survivorship import build_survivorship
 
 __all__ = ["SINK_TYPES", "SOURCE_TYPES", "build_sink", "build_source", "build_transforms"]
 
 TransformFn = Callable[[list[Entity]], list[Entity]]
+BatchStep = Callable[[list[Entity]], list[Entity]]
 
 SOURCE_TYPES: dict[str, Callable[[Store, Project, PipeConfig], Source]] = {
     "dataset": lambda store, project, pipe: DatasetSource(store, pipe.source),
@@ -138,13 +140,15 @@ def build_transforms(
     from engine.dtl.namespaces import add_namespaces, remove_namespaces
 
     ctx = run_context(store, pipe, source)
-    steps: list[Callable[[Entity], list[Entity]]] = []
+    steps: list[BatchStep] = []
     for t in pipe.transforms:
         if t.type == "dtl":
             compiled = compile_transform(t.raw["rules"], file=pipe.file, path=t.path / "rules")
-            steps.append(functools.partial(compiled.apply, ctx=ctx))
+            steps.append(_per_entity(functools.partial(compiled.apply, ctx=ctx)))
         elif t.type == "emit_children":
-            steps.append(_emit_children)
+            steps.append(_per_entity(_emit_children))
+        elif t.type == "survivorship":
+            steps.append(build_survivorship(store, t, pipe).apply_batch)
         else:
             raise ConfigError(
                 f"transform type {t.type!r} is not supported by this hub yet",
@@ -161,10 +165,19 @@ def build_transforms(
         if add_ns:
             current = [add_namespaces(e, identity_ns, property_ns) for e in current]
         for step in steps:
-            current = [out for e in current for out in step(e)]
+            current = step(current)
         if remove_ns:
             current = [remove_namespaces(e) for e in current]
         return current
+
+    return run
+
+
+def _per_entity(step: Callable[[Entity], list[Entity]]) -> BatchStep:
+    """Lift a per-entity transform to a batch step (outputs in input order)."""
+
+    def run(batch: list[Entity]) -> list[Entity]:
+        return [out for e in batch for out in step(e)]
 
     return run
 

@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "engine.sinks": 4,
     "engine.connectors": 4,
     "engine.sandbox": 4,
+    "engine.survivorship": 4,
     "engine.pipeline": 5,
     "engine.runner": 5,
     "engine.pump": 5,
