@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.config.pipes import PipeConfig, SourceConfig
 from engine.config.project import Project
-from engine.entity import Entity
+from engine.entity import ID, Entity
 from engine.errors import ConfigError
 from engine.sinks.base import Sink
 from engine.sinks.dataset import DatasetSink
@@ -26,8 +26,16 @@ from engine.sources.multi import DiffDatasetsSource, MergeDatasetsSource, UnionD
 from engine.store import Store
 from engine.store.lookup import StoreLookup
 from engine.survivorship import build_survivorship
+from engine.tracking import DependencyTracker
 
-__all__ = ["SINK_TYPES", "SOURCE_TYPES", "build_sink", "build_source", "build_transforms"]
+__all__ = [
+    "SINK_TYPES",
+    "SOURCE_TYPES",
+    "TransformChain",
+    "build_sink",
+    "build_source",
+    "build_transforms",
+]
 
 TransformFn = Callable[[list[Entity]], list[Entity]]
 BatchStep = Callable[[list[Entity]], list[Entity]]
@@ -132,18 +140,70 @@ def run_context(store: Store, pipe: PipeConfig, source: Source | None = None) ->
     )
 
 
+class TransformChain:
+    """A pipe's compiled transform chain, applied to batches of source entities.
+
+    When ``tracker`` is set (dataset sources whose DTL hops), entities go through one at a time
+    so every hop can be attributed to the source entity that made it.
+    """
+
+    def __init__(
+        self,
+        steps: list[BatchStep],
+        ctx: Any,
+        *,
+        add_ns: tuple[str, str] | None,
+        remove_ns: bool,
+        hops_datasets: frozenset[str],
+        tracker: DependencyTracker | None,
+    ) -> None:
+        self.steps = steps
+        self.ctx = ctx
+        self.add_ns = add_ns
+        self.remove_ns = remove_ns
+        self.hops_datasets = hops_datasets
+        self.tracker = tracker
+
+    def _chain(self, entities: list[Entity]) -> list[Entity]:
+        from engine.dtl.namespaces import add_namespaces, remove_namespaces
+
+        current = entities
+        if self.add_ns is not None:
+            current = [add_namespaces(e, *self.add_ns) for e in current]
+        for step in self.steps:
+            current = step(current)
+        if self.remove_ns:
+            current = [remove_namespaces(e) for e in current]
+        return current
+
+    def __call__(self, entities: list[Entity]) -> list[Entity]:
+        if self.tracker is None:
+            return self._chain(entities)
+        out: list[Entity] = []
+        for entity in entities:
+            self.tracker.processing(entity[ID])
+            out.extend(self._chain([entity]))
+        return out
+
+
 def build_transforms(
-    store: Store, project: Project, pipe: PipeConfig, source: Source | None = None
-) -> TransformFn:
-    """Compile the pipe's transform chain once; return a function over entity batches."""
+    store: Store,
+    project: Project,
+    pipe: PipeConfig,
+    source: Source | None = None,
+    *,
+    track: bool = False,
+) -> TransformChain:
+    """Compile the pipe's transform chain once per run."""
     from engine.dtl import compile_transform
-    from engine.dtl.namespaces import add_namespaces, remove_namespaces
 
     ctx = run_context(store, pipe, source)
     steps: list[BatchStep] = []
+    hops: set[str] = set()
     for t in pipe.transforms:
         if t.type == "dtl":
             compiled = compile_transform(t.raw["rules"], file=pipe.file, path=t.path / "rules")
+            hops |= set(compiled.hops_datasets)
             steps.append(_per_entity(functools.partial(compiled.apply, ctx=ctx)))
         elif t.type == "emit_children":
             steps.append(_per_entity(_emit_children))
@@ -155,22 +215,21 @@ def build_transforms(
                 file=pipe.file,
                 path=t.path / "type",
             )
-    identity_ns = ctx.identity_namespace
-    property_ns = ctx.property_namespace
-    add_ns = pipe.namespaced_identifiers and pipe.add_namespaces
-    remove_ns = pipe.namespaced_identifiers and pipe.remove_namespaces
-
-    def run(entities: list[Entity]) -> list[Entity]:
-        current = entities
-        if add_ns:
-            current = [add_namespaces(e, identity_ns, property_ns) for e in current]
-        for step in steps:
-            current = step(current)
-        if remove_ns:
-            current = [remove_namespaces(e) for e in current]
-        return current
-
-    return run
+    tracker = None
+    if track and hops and isinstance(source, DatasetSource):
+        tracker = DependencyTracker(store, pipe.id)
+        ctx.dependencies = tracker
+    add_ns = None
+    if pipe.namespaced_identifiers and pipe.add_namespaces:
+        add_ns = (ctx.identity_namespace, ctx.property_namespace)
+    return TransformChain(
+        steps,
+        ctx,
+        add_ns=add_ns,
+        remove_ns=pipe.namespaced_identifiers and pipe.remove_namespaces,
+        hops_datasets=frozenset(hops),
+        tracker=tracker,
+    )
 
 
 def _per_entity(step: Callable[[Entity], list[Entity]]) -> BatchStep:

@@ -26,6 +26,7 @@ from engine.config.project import Project
 from engine.entity import Entity
 from engine.errors import ConfigError, HubError, PipeRunError, Stage
 from engine.pipeline import build_sink, build_source, build_transforms
+from engine.sources.base import SourceBatch
 from engine.store import Store
 
 __all__ = ["PipeRunner", "RunReport"]
@@ -108,7 +109,7 @@ class PipeRunner:
         with stage("source", pipe.id):
             source = build_source(self.store, self.project, pipe)
         with stage("transform", pipe.id):
-            transforms = build_transforms(self.store, self.project, pipe, source)
+            transforms = build_transforms(self.store, self.project, pipe, source, track=True)
         with stage("sink", pipe.id):
             sink = build_sink(self.store, self.project, pipe)
         state = self.store.pipe_state(pipe.id)
@@ -123,17 +124,36 @@ class PipeRunner:
                 self.store.mark_rollback()
             with stage("sink", pipe.id):
                 sink.begin(full=is_full)
+            tracker = transforms.tracker
+            tracked: set[str] = set()
+            tracking = dict((state.extra or {}).get("tracking", {}))
+            if tracker is not None:
+                with stage("source", pipe.id):
+                    if is_full:
+                        tracker.forget()
+                        tracking = {}
+                    tracked, tracking = tracker.changed_sources(
+                        sorted(transforms.hops_datasets), tracking, transforms.ctx
+                    )
+            processed: set[str] = set()
             batches = source.read(since)
             while True:
                 with stage("source", pipe.id):
                     batch = next(batches, None)
+                if batch is None and tracked - processed:
+                    batch = SourceBatch(self._tracked_entities(source, tracked - processed))
+                    tracked = set()
                 if batch is None:
                     break
                 read += len(batch.entities)
+                if tracker is not None:
+                    processed.update(e["_id"] for e in batch.entities)
                 with stage("transform", pipe.id):
                     out: list[Entity] = transforms(batch.entities)
                 with stage("sink", pipe.id):
                     result = sink.write(out)
+                    if tracker is not None:
+                        tracker.flush()
                 totals_written += result.written
                 totals_unchanged += result.unchanged
                 totals_deleted += result.deleted
@@ -166,6 +186,8 @@ class PipeRunner:
                 since_after=since if source.supports_since else None,
             )
             state = self.store.pipe_state(pipe.id)
+            if tracker is not None:
+                state.extra = {**(state.extra or {}), "tracking": tracking}
             state.since = report.since_after
             state.last_run_ts = start_ts
             state.last_status = "ok"
@@ -174,6 +196,11 @@ class PipeRunner:
             self.store.save_pipe_state(state)
             self._log_run(pipe, start_ts, report)
         return report
+
+    @staticmethod
+    def _tracked_entities(source: Any, ids: set[str]) -> list[Entity]:
+        """Latest versions of source entities re-queued by dependency tracking."""
+        return list(source.dataset.latest_many(sorted(ids)))
 
     # --- execution log ------------------------------------------------------------------------
 
