@@ -202,7 +202,12 @@ def build_transforms(
     hops: set[str] = set()
     for t in pipe.transforms:
         if t.type == "dtl":
-            compiled = compile_transform(t.raw["rules"], file=pipe.file, path=t.path / "rules")
+            compiled = compile_transform(
+                t.raw["rules"],
+                file=pipe.file,
+                path=t.path / "rules",
+                id_required=t.raw.get("id_required", True) is not False,
+            )
             hops |= set(compiled.hops_datasets)
             steps.append(_per_entity(functools.partial(compiled.apply, ctx=ctx)))
         elif t.type == "emit_children":

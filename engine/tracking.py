@@ -23,8 +23,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from engine.entity import ID, Entity, canonical_json, loads
+from engine.entity import ID, Entity, loads
 from engine.store import Store, table_to_entities
+from engine.store.lookup import index_key
 from engine.store.store import first_row
 
 __all__ = ["DependencyTracker"]
@@ -62,7 +63,7 @@ class DependencyTracker:
             return
         for value in values:
             if value is not None:
-                self._rows.append((self.current, dataset, key.name, canonical_json(value)))
+                self._rows.append((self.current, dataset, key.name, index_key(value)))
 
     def processing(self, source_id: str) -> None:
         """The next records belong to ``source_id`` (its old rows are replaced on flush)."""
@@ -132,7 +133,7 @@ class DependencyTracker:
             versions += self._previous_versions(dataset, versions)
             for key in keys:
                 compute = _key_function(key, ctx)
-                values = sorted({canonical_json(v) for e in versions for v in compute(e)})
+                values = sorted({index_key(v) for e in versions for v in compute(e)})
                 if not values:
                     continue
                 rows = self.store.fetchall(

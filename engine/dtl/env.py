@@ -125,26 +125,58 @@ class Env:
     """Set by ``filter``/``discard`` (``"filter"`` or ``"discard"``) to stop the rule."""
     aliases: dict[str, Any] | None = None
     """Hops aliases bound to entities while a ``hops`` where/return expression runs."""
+    id_required: bool = False
+    """The DTL transform's ``id_required``: ``create``/``create-child`` fail on non-entities."""
 
     def bind(self, value: Any) -> Env:
         """A copy with ``_`` bound to ``value`` (for function-expressions)."""
         return Env(
-            self.S, self.T, self.ctx, self.P, self.R, self.B, value, self.created, self.rules,
-            None, self.aliases,
+            self.S,
+            self.T,
+            self.ctx,
+            self.P,
+            self.R,
+            self.B,
+            value,
+            self.created,
+            self.rules,
+            None,
+            self.aliases,
+            self.id_required,
         )
 
     def with_aliases(self, aliases: dict[str, Any], source: Any = None) -> Env:
         """A copy with hops aliases bound (and ``_S`` replaced when ``source`` is given)."""
         return Env(
-            self.S if source is None else source, self.T, self.ctx, self.P, self.R, self.B,
-            self.current, self.created, self.rules, None, aliases,
+            self.S if source is None else source,
+            self.T,
+            self.ctx,
+            self.P,
+            self.R,
+            self.B,
+            self.current,
+            self.created,
+            self.rules,
+            None,
+            aliases,
+            self.id_required,
         )
 
     def with_source(self, source: Any) -> Env:
         """A copy reading another ``_S`` (``is-changed`` reads the previous version)."""
         return Env(
-            source, self.T, self.ctx, self.P, self.R, self.B, self.current, self.created,
-            self.rules, None, self.aliases,
+            source,
+            self.T,
+            self.ctx,
+            self.P,
+            self.R,
+            self.B,
+            self.current,
+            self.created,
+            self.rules,
+            None,
+            self.aliases,
+            self.id_required,
         )
 
     def child(self, source: Any) -> Env:
@@ -158,6 +190,7 @@ class Env:
             B=self.B,
             created=self.created,
             rules=self.rules,
+            id_required=self.id_required,
         )
 
     def as_dict(self) -> dict[str, Any]:

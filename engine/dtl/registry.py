@@ -15,10 +15,13 @@ Every DTL function (expression or transform) is declared once with :class:`SpecC
   function taking a *function-expression* (``map``, ``filter``, ``sorted`` ...) are lazy; a
   function-expression is evaluated per element with ``arg(env.bind(element))``.
 * Transform functions (``add``, ``copy``, ``filter`` ...) are always lazy and mutate ``env.T``.
-* ``compile_args``: optional hook run at compile time with the raw argument nodes, for functions
-  whose arguments are not ordinary expressions (``comment`` is never evaluated, ``hops`` takes a
-  spec dict, ``copy`` takes wildcard patterns). It returns the values handed to ``impl`` in place
-  of evaluators.
+* ``compile_args``: optional hook run at compile time, for functions whose arguments are not
+  ordinary expressions (``comment`` is never compiled, ``hops`` takes a spec dict, ``if`` as a
+  transform takes transform lists, ``literal`` its raw argument). It is called as
+  ``compile_args(call, compiler)`` with the :class:`~engine.dtl.nodes.Call` node and the
+  :class:`~engine.dtl.compiler.Compiler` (``compiler.expr(node)``, ``compiler.transforms(node)``,
+  ``compiler.fail(error)``, ``compiler.parse(raw, path, aliases)``), and returns a tuple; the
+  function is then always called as ``impl(env, *that_tuple)``.
 
 The docstring of each implementation is that function's user documentation (``pipe dtl
 functions`` prints it). Registries are immutable once assembled: :meth:`FunctionRegistry.extended`
@@ -165,7 +168,9 @@ class FunctionRegistry:
     def get(self, kind: FunctionKind, name: str) -> FunctionSpec | None:
         return self._table.get((kind, name))
 
-    def lookup(self, kind: FunctionKind, name: str, path: JsonPath, snippet: Any = None) -> FunctionSpec:
+    def lookup(
+        self, kind: FunctionKind, name: str, path: JsonPath, snippet: Any = None
+    ) -> FunctionSpec:
         """The spec, or :class:`DtlUnknownFunction` with a did-you-mean."""
         spec = self._table.get((kind, name))
         if spec is None:

@@ -38,6 +38,7 @@ from engine.entity import DELETED, ID, NI, Entity, canonical_json, is_deleted
 from engine.errors import ConfigError, PipeRunError
 from engine.sources.base import SourceBatch
 from engine.store import Store, table_to_entities
+from engine.store.lookup import index_key
 from engine.store.store import first_row
 
 __all__ = ["MergeSource"]
@@ -254,7 +255,7 @@ class MergeSource:
                     for value in side.evaluate(entity):
                         rows["r"].append(rule.index)
                         rows["s"].append(side_no)
-                        rows["v"].append(canonical_json(value))
+                        rows["v"].append(index_key(value))
                         rows["m"].append(member)
         if rows["m"]:
             table = pa.table(rows, schema=_KEY_SCHEMA)

@@ -9,6 +9,7 @@ then dictionary lookups. Entities are ordered by ``_id`` as Sesam's hops results
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from engine.entity import Entity, canonical_json
@@ -18,8 +19,34 @@ __all__ = ["StoreLookup", "index_key"]
 
 
 def index_key(value: Any) -> str:
-    """A type-strict hashable key for a join value (``1`` and ``true`` stay different)."""
-    return canonical_json(value)
+    """The join identity of a value as text, matching DTL equality (``engine.dtl.values``).
+
+    Numbers compare by value (``1`` joins ``1.0`` and ``~f1.00``) but never equal booleans;
+    typed values stay distinct from strings. Numbers become normalised decimals, which the
+    canonical JSON writes as ``~f...`` (a string that really starts with ``~f`` is escaped to
+    ``~~f...``, so the two cannot collide).
+
+    >>> index_key(1) == index_key(1.0) == index_key(Decimal("1.00")), index_key(True) == index_key(1)
+    (True, False)
+    """
+    return canonical_json(_normalise(value))
+
+
+def _normalise(value: Any) -> Any:
+    if value is None or value is True or value is False:
+        return value
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if not number.is_finite():
+            return value
+        if number == number.to_integral_value():
+            return Decimal(int(number))
+        return number.normalize()
+    if isinstance(value, list | tuple):
+        return [_normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    return value
 
 
 class StoreLookup:

@@ -15,7 +15,7 @@ import pytest
 from engine.store import Store
 from tests.helpers import from_dataset, write_project
 
-N = 60_000
+N = 150_000
 
 
 @pytest.mark.slow
@@ -32,7 +32,7 @@ def test_kill_during_run_then_rerun(tmp_path: Path) -> None:
             raw.set_populated()
     cmd = [sys.executable, "-m", "engine.cli", "--project", str(root), "run", "copy", "--json"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.5)
+    time.sleep(1.0)
     assert proc.poll() is None, "the run finished before it could be killed; raise N"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
