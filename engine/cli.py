@@ -140,10 +140,17 @@ def cli(ctx: click.Context, project: Path, db: Path | None, debug: bool) -> None
 @click.option("--all", "run_all", is_flag=True, help="Run every pipe once, in dependency order.")
 @click.option("--full", is_flag=True, help="Full run: read everything, then track deletions.")
 @click.option("--dry-run", is_flag=True, help="Compute the run but write nothing.")
+@click.option("--force", is_flag=True, help="Write past a tripped circuit breaker.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run reports as JSON.")
 @pass_app
 def run_cmd(
-    app: App, pipe_ids: tuple[str, ...], run_all: bool, full: bool, dry_run: bool, as_json: bool
+    app: App,
+    pipe_ids: tuple[str, ...],
+    run_all: bool,
+    full: bool,
+    dry_run: bool,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Run PIPE_IDS (incremental by default)."""
     if not pipe_ids and not run_all:
@@ -157,7 +164,7 @@ def run_cmd(
     reports = []
     for pid in ids:
         with _progress(pid) as tick:
-            reports.append(hub.run(pid, full=full, dry_run=dry_run, progress=tick))
+            reports.append(hub.run(pid, full=full, dry_run=dry_run, force=force, progress=tick))
     if as_json:
         _emit_json({"runs": [r.to_dict() for r in reports]})
         return

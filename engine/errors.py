@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
+    "CircuitBreakerTripped",
     "ConfigError",
     "ConnectorError",
     "DatasetError",
@@ -177,6 +178,10 @@ class DatasetError(HubError):
 
 class ConnectorError(HubError):
     """A failure talking to a system: HTTP errors after retries, bad responses."""
+
+
+class CircuitBreakerTripped(HubError):
+    """A run would have written more changes than the sink's circuit breaker allows."""
 
 
 class PipeRunError(HubError):

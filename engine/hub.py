@@ -239,9 +239,10 @@ class Hub:
         *,
         full: bool = False,
         dry_run: bool = False,
+        force: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> RunReport:
-        return self.runner.run(pipe_id, full=full, dry_run=dry_run, progress=progress)
+        return self.runner.run(pipe_id, full=full, dry_run=dry_run, force=force, progress=progress)
 
     def run_order(self, pipe_ids: list[str] | None = None) -> list[str]:
         """Pipes in dependency order: a pipe runs after the pipes producing its inputs."""

@@ -24,7 +24,7 @@ from typing import Any
 from engine.config.pipes import PipeConfig
 from engine.config.project import Project
 from engine.entity import Entity
-from engine.errors import ConfigError, HubError, PipeRunError, Stage
+from engine.errors import CircuitBreakerTripped, ConfigError, HubError, PipeRunError, Stage
 from engine.pipeline import build_sink, build_source, build_transforms
 from engine.sources.base import SourceBatch
 from engine.store import Store
@@ -85,13 +85,26 @@ class PipeRunner:
         *,
         full: bool = False,
         dry_run: bool = False,
+        force: bool = False,
         progress: ProgressFn | None = None,
     ) -> RunReport:
         pipe = self.project.pipe(pipe_id)
         started = time.perf_counter()
         start_ts = self.store.clock.now_micros()
+        state = self.store.pipe_state(pipe.id)
+        if state.last_status == "tripped" and not force:
+            raise PipeRunError(
+                pipe.id,
+                "sink",
+                CircuitBreakerTripped(
+                    f"the circuit breaker is tripped since the last run ({state.last_error}); "
+                    "run with --force to write anyway, or reset the pipe"
+                ),
+            )
         try:
-            return self._run(pipe, full=full, dry_run=dry_run, progress=progress, t0=started)
+            return self._run(
+                pipe, full=full, dry_run=dry_run, force=force, progress=progress, t0=started
+            )
         except PipeRunError as e:
             if not dry_run:
                 self._log_failure(pipe, start_ts, e)
@@ -103,6 +116,7 @@ class PipeRunner:
         *,
         full: bool,
         dry_run: bool,
+        force: bool,
         progress: ProgressFn | None,
         t0: float,
     ) -> RunReport:
@@ -112,6 +126,8 @@ class PipeRunner:
             transforms = build_transforms(self.store, self.project, pipe, source, track=True)
         with stage("sink", pipe.id):
             sink = build_sink(self.store, self.project, pipe)
+            if hasattr(sink, "force"):
+                sink.force = force
         state = self.store.pipe_state(pipe.id)
         since_before = state.since
         is_full = full or state.since is None or not source.supports_since
@@ -225,8 +241,9 @@ class PipeRunner:
         with self.store.transaction():
             state = self.store.pipe_state(pipe.id)
             state.last_run_ts = start_ts
-            state.last_status = "failed"
-            state.last_error = str(error)
+            tripped = isinstance(error.cause, CircuitBreakerTripped)
+            state.last_status = "tripped" if tripped else "failed"
+            state.last_error = str(error.cause) if tripped else str(error)
             self.store.save_pipe_state(state)
             self.store.dataset(f"system:pump_execution:{pipe.id}").append(
                 [

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from engine.config.pipes import SinkConfig
 from engine.entity import DELETED, FILTERED, ID, Entity
+from engine.errors import CircuitBreakerTripped
 from engine.sinks.base import WriteResult
 from engine.store import Store, entities_to_batch
 
@@ -32,7 +33,13 @@ class DatasetSink:
         self.deletion_tracking = raw.get("deletion_tracking", True) is not False
         self.mark_deletion_tracked = raw.get("mark_deletion_tracked") is True
         self.set_initial_offset = raw.get("set_initial_offset", "if-source-populated")
+        self.breaker_count = raw.get("circuit_breaker_threshold_count")
+        self.breaker_factor = raw.get("circuit_breaker_threshold_factor")
+        self.force = False
+        """Set by ``pipe run --force``: write past a tripped circuit breaker."""
         self._seen_table: str | None = None
+        self._limit: int | None = None
+        self._changes = 0
 
     @property
     def dataset(self):  # type: ignore[no-untyped-def]
@@ -40,13 +47,44 @@ class DatasetSink:
 
     def begin(self, *, full: bool) -> None:
         self.store.create_dataset_tables(self.dataset_name)
+        self._changes = 0
+        self._limit = self._breaker_limit()
         if self.set_initial_offset == "initially":
             self.dataset.set_populated()
         if full and self.deletion_tracking:
             self._seen_table = f"hub_seen_{next(_SEEN_COUNTER)}"
             self.store.run(f"CREATE OR REPLACE TEMP TABLE {self._seen_table} (_id VARCHAR)")
 
+    def _breaker_limit(self) -> int | None:
+        """Max changes per run: the larger of the count and factor limits (Sesam's rule).
+
+        Breakers only guard populated datasets, and ``--force`` lifts them for one run.
+        """
+        if self.force or not self.dataset.populated:
+            return None
+        limits = []
+        if isinstance(self.breaker_count, int) and not isinstance(self.breaker_count, bool):
+            limits.append(self.breaker_count)
+        if isinstance(self.breaker_factor, int | float) and not isinstance(
+            self.breaker_factor, bool
+        ):
+            limits.append(int(self.breaker_factor * self.dataset.counts().live))
+        return max(limits) if limits else None
+
+    def _count(self, result: WriteResult) -> WriteResult:
+        self._changes += result.written + result.deleted
+        if self._limit is not None and self._changes > self._limit:
+            raise CircuitBreakerTripped(
+                f"circuit breaker of dataset {self.dataset_name!r} tripped: the run would write "
+                f"more than {self._limit} changes; nothing was committed. Inspect the source, "
+                "then run with --force to accept the changes or reset the pipe"
+            )
+        return result
+
     def write(self, entities: list[Entity]) -> WriteResult:
+        return self._count(self._write(entities))
+
+    def _write(self, entities: list[Entity]) -> WriteResult:
         kept = [e for e in entities if e.get(FILTERED) is not True]
         filtered = [e for e in entities if e.get(FILTERED) is True]
         result = WriteResult()
@@ -87,6 +125,7 @@ class DatasetSink:
             )
             self.store.run(f"DROP TABLE IF EXISTS {self._seen_table}")
             self._seen_table = None
+        self._count(WriteResult(deleted=deleted))
         mode = self.set_initial_offset
         if mode == "always" or (mode == "if-source-populated" and source_populated):
             self.dataset.set_populated()

@@ -353,8 +353,11 @@ class Store:
     def reset_pipe(self, pipe_id: str) -> bool:
         """Forget the pipe's offset so its next run is a full run; True if it had state."""
         state = self.pipe_state(pipe_id)
-        had = state.since is not None or bool(state.extra)
+        had = state.since is not None or bool(state.extra) or state.last_status == "tripped"
         state.since = None
         state.extra = None
+        if state.last_status == "tripped":
+            state.last_status = "reset"
+            state.last_error = None
         self.save_pipe_state(state)
         return had
