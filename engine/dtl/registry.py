@@ -30,6 +30,7 @@ returns a new one.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -60,7 +61,7 @@ class FunctionSpec:
 
     @property
     def doc(self) -> str:
-        return (self.impl.__doc__ or "").strip()
+        return inspect.cleandoc(self.impl.__doc__ or "")
 
     @property
     def summary(self) -> str:

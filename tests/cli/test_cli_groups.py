@@ -1,0 +1,31 @@
+"""`pipe dtl functions` and `pipe sandbox status` through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from engine.cli import cli
+
+
+def test_dtl_functions_lists_the_registry() -> None:
+    result = CliRunner().invoke(cli, ["dtl", "functions", "--json"])
+    assert result.exit_code == 0
+    functions = {(f["name"], f["kind"]): f for f in json.loads(result.output)["functions"]}
+    assert functions[("concat", "expression")]["arity"] == "at least 1"
+    assert ("filter", "transform") in functions and ("filter", "expression") in functions
+    assert all(f["doc"] for f in functions.values())
+    missing = CliRunner().invoke(cli, ["dtl", "functions", "concatt"])
+    assert missing.exit_code == 1 and "did you mean 'concat'" in missing.output
+
+
+def test_sandbox_status_names_every_system_with_credentials(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--project", str(tmp_path), "sandbox", "status", "--json"])
+    assert result.exit_code == 0
+    status = json.loads(result.output)
+    assert set(status) == {"customwebshop", "customerp", "invoiced", "customcrm", "wave"}
+    assert all(info["running"] is False for info in status.values())
+    assert status["invoiced"]["api_key"]
+    assert status["wave"]["token"] and status["wave"]["business_id"]
