@@ -26,6 +26,16 @@ from engine.clock import Clock
 from engine.config.project import Project, load_project
 from engine.entity import Entity
 from engine.errors import ConfigError, DatasetError, did_you_mean
+from engine.graph import PipeGraph, build_graph
+from engine.pump import Pump, PumpRun
+from engine.reconcile import (
+    DEFAULT_MAX_PASSES,
+    PassReport,
+    PipeStep,
+    ReconcileReport,
+    reconcile,
+    run_pass,
+)
 from engine.runner import PipeRunner, RunReport
 from engine.store import Store
 
@@ -244,30 +254,50 @@ class Hub:
     ) -> RunReport:
         return self.runner.run(pipe_id, full=full, dry_run=dry_run, force=force, progress=progress)
 
+    def graph(self) -> PipeGraph:
+        """The pipe dependency graph (sources, hops, lookups) of the project."""
+        return build_graph(self.project)
+
     def run_order(self, pipe_ids: list[str] | None = None) -> list[str]:
         """Pipes in dependency order: a pipe runs after the pipes producing its inputs."""
-        pipes = self.project.pipes
-        wanted = set(pipe_ids) if pipe_ids is not None else set(pipes)
-        producers = {p.sink_dataset: p.id for p in pipes.values() if p.sink_dataset}
-        order: list[str] = []
-        state: dict[str, int] = {}
+        return self.graph().order(pipe_ids)
 
-        def visit(pid: str) -> None:
-            if state.get(pid) == 2:
-                return
-            if state.get(pid) == 1:
-                return  # a cycle: keep the order found so far; reconcile repeats passes
-            state[pid] = 1
-            for dataset in pipes[pid].input_datasets():
-                upstream = producers.get(dataset)
-                if upstream is not None and upstream != pid:
-                    visit(upstream)
-            state[pid] = 2
-            order.append(pid)
+    def run_all(
+        self,
+        *,
+        full: bool = False,
+        dry_run: bool = False,
+        force: bool = False,
+        progress: Callable[[PipeStep], None] | None = None,
+    ) -> PassReport:
+        """One pass over every pipe in graph order (``pipe run --all``)."""
+        return run_pass(
+            self.runner, self.graph(), full=full, dry_run=dry_run, force=force, progress=progress
+        )
 
-        for pid in sorted(pipes):
-            visit(pid)
-        return [p for p in order if p in wanted]
+    def reconcile(
+        self,
+        *,
+        max_passes: int = DEFAULT_MAX_PASSES,
+        full: bool = False,
+        force: bool = False,
+        keep_going: bool = False,
+        progress: Callable[[PipeStep], None] | None = None,
+    ) -> ReconcileReport:
+        """Run every pipe in graph order, pass after pass, until a pass changes nothing."""
+        return reconcile(
+            self.runner,
+            self.graph(),
+            max_passes=max_passes,
+            full=full,
+            force=force,
+            keep_going=keep_going,
+            progress=progress,
+        )
+
+    def pump(self, *, on_run: Callable[[PumpRun], None] | None = None) -> Pump:
+        """The scheduler: runs due pipes (``schedule_interval``/``cron_expression``)."""
+        return Pump(self.runner, graph=self.graph(), on_run=on_run)
 
     def reset(self, pipe_id: str) -> bool:
         self.project.pipe(pipe_id)

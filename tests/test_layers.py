@@ -14,6 +14,8 @@ LAYERS: dict[str, int] = {
     "engine.clock": 1,
     "engine.dtl": 2,
     "engine.config": 2,
+    "engine.graph": 2,
+    "engine.cron": 2,
     "engine.store": 3,
     "engine.sources": 4,
     "engine.sinks": 4,
@@ -28,7 +30,14 @@ LAYERS: dict[str, int] = {
     "engine.hub": 6,
     "engine.cli": 7,
 }
-PURE = ("engine.dtl", "engine.config", "engine.entity", "engine.errors")
+PURE = (
+    "engine.dtl",
+    "engine.config",
+    "engine.entity",
+    "engine.errors",
+    "engine.graph",
+    "engine.cron",
+)
 IMPURE_LIBS = ("duckdb", "click", "rich", "requests")
 
 

@@ -33,12 +33,16 @@ class App:
         self._hub: Any = None
 
     @property
+    def env(self) -> dict[str, str]:
+        """The process environment: the only place ``$ENV``/``$SECRET`` values come from."""
+        return dict(os.environ)
+
+    @property
     def hub(self) -> Any:
         if self._hub is None:
             from engine.hub import Hub
 
-            env = dict(os.environ)
-            self._hub = Hub.open(self.project, db=self.db, env=env, secrets=env)
+            self._hub = Hub.open(self.project, db=self.db, env=self.env, secrets=self.env)
         return self._hub
 
     def close(self) -> None:

@@ -35,13 +35,15 @@ def run_cmd(
     if pipe_ids and run_all:
         raise click.UsageError("use either PIPE_IDs or --all, not both")
     hub = app.hub
-    ids = hub.run_order(None if run_all else list(pipe_ids))
     for pid in pipe_ids:
         hub.project.pipe(pid)  # unknown ids fail with a did-you-mean before anything runs
-    reports = []
-    for pid in ids:
-        with _progress(pid) as tick:
-            reports.append(hub.run(pid, full=full, dry_run=dry_run, force=force, progress=tick))
+    if run_all:
+        reports = list(hub.run_all(full=full, dry_run=dry_run, force=force).runs)
+    else:
+        reports = []
+        for pid in hub.run_order(list(pipe_ids)):
+            with _progress(pid) as tick:
+                reports.append(hub.run(pid, full=full, dry_run=dry_run, force=force, progress=tick))
     if as_json:
         _emit_json({"runs": [r.to_dict() for r in reports]})
         return

@@ -29,3 +29,24 @@ def test_sandbox_status_names_every_system_with_credentials(tmp_path: Path) -> N
     assert all(info["running"] is False for info in status.values())
     assert status["invoiced"]["api_key"]
     assert status["wave"]["token"] and status["wave"]["business_id"]
+
+
+def test_graph_and_reconcile(tmp_path: Path) -> None:
+    from tests.helpers import embedded, from_dataset, write_project
+
+    root = write_project(
+        tmp_path, [embedded("a", [{"_id": "1"}]), from_dataset("b", "a"), from_dataset("c", "b")]
+    )
+    text = CliRunner().invoke(cli, ["--project", str(root), "graph"])
+    assert text.exit_code == 0
+    assert text.output.index("a") < text.output.index("b") < text.output.index("c")
+    dot = CliRunner().invoke(cli, ["--project", str(root), "graph", "--dot"]).output
+    assert dot.startswith("digraph") and '"a" -> "b"' in dot
+    first = json.loads(
+        CliRunner().invoke(cli, ["--project", str(root), "reconcile", "--json"]).output
+    )
+    assert first["converged"] is True
+    second = json.loads(
+        CliRunner().invoke(cli, ["--project", str(root), "reconcile", "--json"]).output
+    )
+    assert second["passes"] == 1 and second["changed"] == 0
