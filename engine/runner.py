@@ -187,6 +187,7 @@ class PipeRunner:
                 )
             with stage("sink", pipe.id):
                 final = sink.finish(full=is_full, source_populated=source.is_populated())
+                self._stamp_completeness(pipe, transforms.hops_datasets)
             totals_deleted += final.deleted
             seconds = time.perf_counter() - t0
             report = RunReport(
@@ -212,6 +213,29 @@ class PipeRunner:
             self.store.save_pipe_state(state)
             self._log_run(pipe, start_ts, report)
         return report
+
+    def _stamp_completeness(self, pipe: PipeConfig, hopped: frozenset[str]) -> None:
+        """The sink inherits the smallest completeness of the pipe's inputs (Sesam's rule).
+
+        Inputs are the source datasets and hopped datasets minus ``exclude_completeness`` (or
+        exactly ``include_completeness``); a pipe without dataset inputs (embedded, system) or
+        with all of them excluded stamps the time its run started.
+        """
+        if not pipe.sink_dataset or pipe.sink.type != "dataset":
+            return
+        raw = pipe.raw
+        inputs = (
+            set(pipe.input_datasets()) | set(hopped) if pipe.source.type != "embedded" else set()
+        )
+        if pipe.source.type == "system":
+            inputs = set()
+        if isinstance(raw.get("include_completeness"), list):
+            inputs = set(raw["include_completeness"])
+        inputs -= set(raw.get("exclude_completeness") or [])
+        stamps = [self.store.dataset(name).completeness for name in sorted(inputs)]
+        known = [s for s in stamps if s is not None]
+        value = min(known) if known else self.store.clock.now_micros()
+        self.store.dataset(pipe.sink_dataset).set_completeness(value)
 
     @staticmethod
     def _tracked_entities(source: Any, ids: set[str]) -> list[Entity]:

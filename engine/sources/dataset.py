@@ -30,14 +30,35 @@ class DatasetSource:
         self.dataset_name: str = raw["dataset"]
         self.include_previous_versions = raw.get("include_previous_versions") is True
         self.include_replaced = raw.get("include_replaced", True) is not False
+        self.completeness = raw.get("completeness", False)
 
     @property
     def dataset(self) -> Any:
         return self.store.dataset(self.dataset_name)
 
+    def _until(self) -> int | None:
+        """With ``completeness``, the last offset this run may read (Sesam's completeness).
+
+        ``true`` uses the source dataset's own completeness; a list of dataset names uses the
+        smallest of theirs. A dataset that never got a completeness stamp lets nothing through.
+        """
+        if self.completeness is False or self.completeness is None:
+            return None
+        names = [self.dataset_name] if self.completeness is True else list(self.completeness)
+        stamps = [self.store.dataset(n).completeness for n in names]
+        if any(s is None for s in stamps):
+            return -1
+        return int(self.dataset.offset_at(min(s for s in stamps if s is not None)))
+
     def read(self, since: Any) -> Iterator[SourceBatch]:
+        until = self._until()
+        if until is not None and since is not None and until <= int(since):
+            return
         for table in self.dataset.iter_since(
-            since, batch_size=READ_CHUNK, include_previous_versions=self.include_previous_versions
+            since,
+            batch_size=READ_CHUNK,
+            include_previous_versions=self.include_previous_versions,
+            until=until,
         ):
             entities = table_to_entities(table)
             last = int(table.column("_updated")[-1].as_py())

@@ -93,6 +93,32 @@ class Dataset:
         self.store.run("UPDATE hub_datasets SET populated = ? WHERE name = ?", [value, self.name])
 
     @property
+    def completeness(self) -> int | None:
+        """µs timestamp up to which this dataset's inputs were complete when last written."""
+        info = self.info
+        return info.completeness if info else None
+
+    @translate_errors
+    def set_completeness(self, micros: int) -> None:
+        self._ensure()
+        self.store.run(
+            "UPDATE hub_datasets SET completeness = ? WHERE name = ?", [micros, self.name]
+        )
+
+    @translate_errors
+    def offset_at(self, micros: int) -> int:
+        """The newest offset whose version was written at or before ``micros`` (-1: none)."""
+        info = self.info
+        if info is None:
+            return -1
+        row = first_row(
+            self.store.con.execute(
+                f"SELECT coalesce(max(_updated), -1) FROM log_{info.tid} WHERE _ts <= ?", [micros]
+            )
+        )
+        return int(row[0]) if row else -1
+
+    @property
     def max_offset(self) -> int | None:
         """The offset of the newest version, or ``None`` for an empty dataset."""
         info = self.info
