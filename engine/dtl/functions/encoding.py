@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import hashlib
 import json
 import math
 import uuid
@@ -154,11 +155,15 @@ def bytes_(values: Any) -> Any:
 
 @FUNCTIONS.expression("base64-encode", min_args=1, max_args=1)
 def base64_encode(values: Any) -> Any:
-    """Base64-encode bytes (strings are taken as their UTF-8 bytes) into ASCII strings."""
+    """Base64-encode bytes into ASCII strings.
+
+    ``["base64-encode", ["bytes", "abc"]]`` → ``"YWJj"``; non-bytes values (strings included)
+    are ignored."""
 
     def convert(value: Any) -> Any:
-        data = _as_bytes(value)
-        return DROP if data is None else base64.b64encode(data).decode("ascii")
+        if not isinstance(value, bytes | bytearray):
+            return DROP
+        return base64.b64encode(bytes(value)).decode("ascii")
 
     return map_each(values, convert)
 
@@ -227,31 +232,38 @@ def uuid_(*args: Any) -> Any:
 def _fernet(key: Any) -> Any:
     from cryptography.fernet import Fernet
 
-    text = first_value(key)
+    password = first_value(key)
+    if not isinstance(password, str) or not password:
+        raise DtlEvalError(f"KEY must be a non-empty string (a password), got {password!r}")
+    # Fernet needs 32 random-looking bytes; the password is stretched with SHA-256 so any text
+    # works as a key, as in Sesam ("the key as the password").
+    digest = hashlib.sha256(password.encode("utf-8")).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _plaintext(data: bytes) -> Any:
     try:
-        return Fernet(text.encode("ascii") if isinstance(text, str) else text)
-    except (ValueError, TypeError, binascii.Error) as e:
-        raise DtlEvalError(f"KEY must be a url-safe base64 Fernet key of 32 bytes: {e}") from None
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
 
 
 @FUNCTIONS.expression("encrypt", min_args=2, max_args=2, deterministic=False)
 def encrypt(key: Any, values: Any) -> Any:
-    """Fernet-encrypt strings and bytes into token strings.
+    """Fernet-encrypt strings and bytes with a password into bytes tokens.
 
-    ``encrypt(KEY, VALUES)``: Fernet-encrypt strings (UTF-8) and bytes with KEY into token
-    strings. Tokens carry a random IV and a timestamp, so each call gives a new token."""
+    ``encrypt(KEY, VALUES)``: KEY is a password. Strings are encrypted as UTF-8. Tokens carry a
+    random IV and a timestamp, so each call gives a new value; ``decrypt`` reverses it."""
     fernet = _fernet(key)
-    return map_each(
-        values, lambda v: DROP if (b := _as_bytes(v)) is None else fernet.encrypt(b).decode()
-    )
+    return map_each(values, lambda v: DROP if (b := _as_bytes(v)) is None else fernet.encrypt(b))
 
 
 @FUNCTIONS.expression("decrypt", min_args=2, max_args=2)
 def decrypt(key: Any, values: Any) -> Any:
-    """Decrypt Fernet tokens made by ``encrypt``.
+    """Decrypt tokens made by ``encrypt`` with the same password.
 
-    ``decrypt(KEY, VALUES)``: decrypt Fernet tokens made by ``encrypt``; the result is a
-    string when the plaintext is UTF-8, else bytes. Invalid tokens are ignored."""
+    ``decrypt(KEY, VALUES)``: the result is a string when the plaintext is UTF-8, else bytes.
+    Tokens may be bytes or their text; invalid tokens are ignored."""
     from cryptography.fernet import InvalidToken
 
     fernet = _fernet(key)
@@ -260,12 +272,78 @@ def decrypt(key: Any, values: Any) -> Any:
         if not isinstance(value, str | bytes):
             return DROP
         try:
-            plain = fernet.decrypt(value)
+            return _plaintext(fernet.decrypt(value))
         except (InvalidToken, ValueError):
             return DROP
+
+    return map_each(values, convert)
+
+
+def _pem_key(value: Any, private: bool) -> Any:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    text = first_value(value)
+    if not isinstance(text, str):
+        raise DtlEvalError(f"expected an RSA key in PEM format, got {text!r}")
+    key: Any
+    try:
+        if private:
+            key = serialization.load_pem_private_key(text.encode("ascii"), password=None)
+        else:
+            key = serialization.load_pem_public_key(text.encode("ascii"))
+    except (ValueError, TypeError, UnicodeEncodeError) as e:
+        raise DtlEvalError(f"not a readable RSA key in PEM format: {e}") from None
+    expected = rsa.RSAPrivateKey if private else rsa.RSAPublicKey
+    if not isinstance(key, expected):
+        raise DtlEvalError("expected an RSA key in PEM format")
+    return key
+
+
+def _oaep() -> Any:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return padding.OAEP(
+        mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
+    )
+
+
+@FUNCTIONS.expression("encrypt-pki", min_args=2, max_args=2, deterministic=False)
+def encrypt_pki(public_key: Any, values: Any) -> Any:
+    """RSA-encrypt short strings with a PEM public key into bytes.
+
+    ``encrypt-pki(PUBLIC_KEY, VALUES)``: RSA with OAEP (SHA-256) padding; non-strings are
+    ignored, and so are strings too long for one RSA block. ``decrypt-pki`` reverses it."""
+    key = _pem_key(public_key, private=False)
+    padding = _oaep()
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, str):
+            return DROP
         try:
-            return plain.decode("utf-8")
-        except UnicodeDecodeError:
-            return plain
+            return key.encrypt(value.encode("utf-8"), padding)
+        except ValueError:  # longer than the key can encrypt in one block
+            return DROP
+
+    return map_each(values, convert)
+
+
+@FUNCTIONS.expression("decrypt-pki", min_args=2, max_args=2)
+def decrypt_pki(private_key: Any, values: Any) -> Any:
+    """Decrypt bytes made by ``encrypt-pki`` with the matching PEM private key.
+
+    ``decrypt-pki(PRIVATE_KEY, VALUES)``: gives strings; non-bytes and undecryptable values are
+    ignored."""
+    key = _pem_key(private_key, private=True)
+    padding = _oaep()
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, bytes | bytearray):
+            return DROP
+        try:
+            return _plaintext(key.decrypt(bytes(value), padding))
+        except ValueError:
+            return DROP
 
     return map_each(values, convert)

@@ -64,9 +64,9 @@ def collapse(uri: URI, namespaces: Mapping[str, str]) -> Any:
     if best is None:
         return DROP
     identifier = uri.value[len(best[1]) :]
-    if not identifier or ":" in identifier:
+    if not identifier:
         return DROP
-    return NI(best[0], identifier)
+    return NI.parse(f"{best[0]}:{identifier}")
 
 
 @FUNCTIONS.expression("ni", min_args=1, max_args=2, lazy=True)
@@ -130,23 +130,42 @@ def ni_id(values: Any) -> Any:
 
 @FUNCTIONS.expression("ni-collapse", min_args=1, max_args=1, lazy=True)
 def ni_collapse(env: Env, values: Evaluator) -> Any:
-    """URIs to NIs through the namespace map (experimental in Sesam); others are ignored."""
+    """URL strings and URIs to NIs through the namespace map (experimental in Sesam).
+
+    The longest declared base wins (``http://example.org/bar`` → ``~:_:bar``). The ``http`` and
+    ``https`` namespaces are implicit, so an undeclared web URL keeps its text as the NI
+    (``~:http://example.com/path``); other values are ignored."""
     namespaces = namespace_map(env)
-    return map_each(values(env), lambda v: collapse(v, namespaces) if isinstance(v, URI) else DROP)
+
+    def convert(value: Any) -> Any:
+        text = value.value if isinstance(value, URI) else value
+        if not isinstance(text, str):
+            return DROP
+        collapsed = collapse(URI(text), namespaces)
+        if collapsed is not DROP:
+            return collapsed
+        if text.startswith(("http://", "https://")):
+            return NI.parse(text)
+        return DROP
+
+    return map_each(values(env), convert)
 
 
 @FUNCTIONS.expression("ni-expand", min_args=1, max_args=1, lazy=True)
 def ni_expand(env: Env, values: Evaluator) -> Any:
-    """NIs to URIs through the namespace map.
+    """NIs to URL strings through the namespace map (experimental in Sesam).
 
-    NIs to URIs through the namespace map (``~:_:bar`` → ``http://example.org/bar``);
-    NIs in undeclared namespaces and other values are ignored."""
+    ``~:_:bar`` → ``"http://example.org/bar"``; an NI in an undeclared namespace gives its
+    string cast (``~:unknown:path`` → ``"unknown:path"``, ``~:http://x/y`` → ``"http://x/y"``).
+    Non-NIs are ignored."""
     namespaces = namespace_map(env)
 
     def expand(value: Any) -> Any:
-        if isinstance(value, NI) and value.namespace in namespaces:
-            return URI(namespaces[value.namespace] + value.identifier)
-        return DROP
+        if not isinstance(value, NI):
+            return DROP
+        if value.namespace in namespaces:
+            return namespaces[value.namespace] + value.identifier
+        return value.text
 
     return map_each(values(env), expand)
 

@@ -11,7 +11,8 @@ Design notes
   decimal on either side makes the result a decimal (a float operand is taken by its shortest
   text, so 0.1 means 0.1). Division or modulo by zero gives null.
 * Rounding uses banker's rounding on the *decimal text* of a float, so ``round(2, 2.675)`` is
-  2.68 as a person expects, not 2.67 as binary floats give.
+  2.68 as a person expects, not 2.67 as binary floats give. With DIGITS the result is a decimal
+  of exactly DIGITS places (the docs show ``2.30``); without, an integer.
 """
 
 from __future__ import annotations
@@ -207,10 +208,9 @@ def _quantize(value: Any, digits: int | None, rounding: str) -> Any:
         if digits > 0:
             return value
         return int(exact.quantize(Decimal(1).scaleb(-digits), rounding=rounding))
-    rounded = exact.quantize(Decimal(1).scaleb(-digits), rounding=rounding)
-    if isinstance(value, float):
-        return float(rounded)
-    return rounded
+    # Floats and decimals give a decimal with exactly DIGITS places (the docs print
+    # ``["round", 2, 2.299]`` as ``2.30``, which only a decimal can be).
+    return exact.quantize(Decimal(1).scaleb(-digits), rounding=rounding)
 
 
 def _rounding(args: tuple[Any, ...], rounding: str, name: str) -> Any:
@@ -227,8 +227,9 @@ def round_(*args: Any) -> Any:
     """Round numbers half to even, optionally to DIGITS places.
 
     ``round([DIGITS], VALUES)``: banker's rounding (half to even): ``[2.2, 3.5, 4.5]`` →
-    ``[2, 4, 4]``. Without DIGITS (or 0) the result is an integer; ``["round", 2, 2.299]`` → 2.3
-    keeps the input's type."""
+    ``[2, 4, 4]``, ``-4.5`` → -4. Without DIGITS (or 0) the result is an integer; with DIGITS a
+    float or decimal becomes a decimal with DIGITS places (``["round", 2, 2.299]`` → ``2.30``)
+    and an integer stays an integer."""
     return _rounding(args, ROUND_HALF_EVEN, "round")
 
 

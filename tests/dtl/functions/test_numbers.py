@@ -44,7 +44,8 @@ def test_round_is_half_to_even_on_the_decimal_text(n: int, digits: int) -> None:
         assert type(numbers.round_(value)) is int
     else:
         result = numbers.round_(digits, value)
-        assert isinstance(result, float) and result == float(expected)
+        assert isinstance(result, Decimal) and result == expected
+        assert result.as_tuple().exponent == -digits  # exactly DIGITS places, like "2.30"
 
 
 @given(st.floats(min_value=-1e9, max_value=1e9))
