@@ -18,11 +18,13 @@ from engine.entity import ID, Entity
 from engine.errors import ConfigError
 from engine.sinks.base import Sink
 from engine.sinks.dataset import DatasetSink
+from engine.sinks.share import ShareSink
 from engine.sources.base import Source
 from engine.sources.dataset import DatasetSource
 from engine.sources.embedded import EmbeddedSource
 from engine.sources.merge import MergeSource
 from engine.sources.multi import DiffDatasetsSource, MergeDatasetsSource, UnionDatasetsSource
+from engine.sources.system import SystemSource
 from engine.store import Store
 from engine.store.lookup import StoreLookup
 from engine.survivorship import build_survivorship
@@ -48,6 +50,7 @@ SOURCE_TYPES: dict[str, Callable[[Store, Project, PipeConfig], Source]] = {
     "merge_datasets": lambda store, project, pipe: MergeDatasetsSource(store, pipe.source),
     "diff_datasets": lambda store, project, pipe: DiffDatasetsSource(store, pipe.source),
     "conditional": lambda store, project, pipe: _conditional(store, project, pipe),
+    "system": lambda store, project, pipe: SystemSource(store, project, pipe),
 }
 
 
@@ -97,6 +100,7 @@ def _typed_block_for(pipe: PipeConfig, raw: Any, path: Any) -> SourceConfig:
 
 SINK_TYPES: dict[str, Callable[[Store, Project, PipeConfig], Sink]] = {
     "dataset": lambda store, project, pipe: DatasetSink(store, pipe.sink, pipe.id),
+    "system": lambda store, project, pipe: ShareSink(store, project, pipe),
 }
 
 
