@@ -27,6 +27,8 @@ LAYERS: dict[str, int] = {
     "engine.pump": 5,
     "engine.reconcile": 5,
     "engine.validate": 5,
+    "engine.dataflow_docs": 2,
+    "engine.tracking": 5,
     "engine.hub": 6,
     "engine.cli": 7,
 }

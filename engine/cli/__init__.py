@@ -8,7 +8,7 @@ group; importing them registers their commands on :data:`cli`.
 
 from __future__ import annotations
 
-from engine.cli import datasets, dtl, graph, pipes, sandbox  # noqa: F401  (register commands)
+from engine.cli import datasets, docs, dtl, graph, pipes, sandbox  # noqa: F401  (register commands)
 from engine.cli.base import App, cli
 
 __all__ = ["App", "cli", "main"]

@@ -34,8 +34,14 @@ class App:
 
     @property
     def env(self) -> dict[str, str]:
-        """The process environment: the only place ``$ENV``/``$SECRET`` values come from."""
-        return dict(os.environ)
+        """``$ENV``/``$SECRET`` values: the process environment over the sandbox defaults.
+
+        The systems in ``systems/`` point at the local sandboxes unless the environment says
+        otherwise (the embedded default).
+        """
+        from engine.sandbox.manager import default_env
+
+        return {**default_env(self.project), **os.environ}
 
     @property
     def hub(self) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import click
 
@@ -104,7 +103,7 @@ def validate_cmd(ctx: click.Context, as_json: bool) -> None:
     from engine.validate import validate_project
 
     app: App = ctx.obj
-    errors, count = validate_project(app.project, env=dict(os.environ))
+    errors, count = validate_project(app.project, env=app.env)
     if as_json:
         _emit_json({"ok": not errors, "pipes": count, "errors": [e.to_dict() for e in errors]})
     else:

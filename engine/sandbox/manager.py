@@ -328,3 +328,17 @@ def ensure_running(project_dir: Path, systems: Iterable[str] | None = None, *,
         yield manager.start(started) | {s: before[s] for s in chosen if s not in started}
     finally:
         manager.stop(started)
+
+
+def default_env(project_dir: Path, state_dir: Path | None = None) -> dict[str, str]:
+    """``$ENV`` values that point ``systems/*.json`` at the sandboxes (the embedded default).
+
+    A running sandbox contributes its real URL; a stopped one its default port, so configs load
+    (and validate) without anything started. Commands that talk to systems start what they
+    need with :func:`ensure_running` and use the URLs it reports.
+    """
+    status = SandboxManager(project_dir, state_dir).status()
+    for system_id, info in status.items():
+        if not info.get("url"):
+            info["url"] = f"http://127.0.0.1:{DEFAULT_PORTS[system_id]}"
+    return sandbox_env(status)
