@@ -19,9 +19,7 @@ def skeleton(text: str) -> list[str]:
         if nxt and set(nxt) == {"-"} and line and not set(line) <= {"-"}:
             skipping = line in sections_seen
             sections_seen.add(line)
-            if not skipping and line != "Introduction":
-                out += [line, nxt]
-            elif line == "Introduction":
+            if (not skipping and line != "Introduction") or line == "Introduction":
                 out += [line, nxt]
             i += 2
             continue
@@ -33,11 +31,7 @@ def skeleton(text: str) -> list[str]:
             out.append(line)
         elif stripped.startswith("Generated: "):
             out.append("Generated: <timestamp>")
-        elif stripped.startswith(("Every ", "Once a link", "The following properties")):
-            out.append(stripped)
-        elif stripped in (".. list-table::", ":header-rows: 1"):
-            out.append(stripped)
-        elif stripped.endswith((" Property", " Data Type")) and stripped.startswith(("* - ", "- ")):
+        elif stripped.startswith(("Every ", "Once a link", "The following properties")) or stripped in (".. list-table::", ":header-rows: 1") or (stripped.endswith((" Property", " Data Type")) and stripped.startswith(("* - ", "- "))):
             out.append(stripped)
         i += 1
     return out
