@@ -52,6 +52,8 @@ class RunReport:
     since_after: Any
     status: str = "ok"
     error: str | None = None
+    sent: dict[str, int] | None = None
+    """For system shares: what was (or, in a dry run, would be) sent, by operation."""
 
     @property
     def changed(self) -> int:
@@ -59,6 +61,21 @@ class RunReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _sent(sink: Any) -> dict[str, int] | None:
+    """A system share's per-operation counts (``None`` for sinks that send nothing out)."""
+    stats = getattr(sink, "stats", None)
+    return dict(stats) if isinstance(stats, dict) else None
+
+
+def _chunks(items: list[Entity], size: int) -> Iterator[list[Entity]]:
+    """``items`` in chunks of ``size`` (0: one chunk); always at least one (maybe empty)."""
+    if size <= 0 or len(items) <= size:
+        yield items
+        return
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 @contextlib.contextmanager
@@ -128,6 +145,13 @@ class PipeRunner:
             sink = build_sink(self.store, self.project, pipe)
             if hasattr(sink, "force"):
                 sink.force = force
+            if hasattr(sink, "dry_run"):
+                sink.dry_run = dry_run
+        # A sink with effects outside the hub (a system share) cannot be rolled back, so what it
+        # sent must be durable at once: it commits every chunk of ``chunk_size`` entities, and
+        # the offset after every source batch. Dataset sinks commit the whole run at once.
+        per_batch = bool(getattr(sink, "commit_per_batch", False))
+        chunk_size = int(pipe.raw.get("batch_size", 1)) if per_batch else 0
         state = self.store.pipe_state(pipe.id)
         since_before = state.since
         is_full = full or state.since is None or not source.supports_since
@@ -135,10 +159,20 @@ class PipeRunner:
         read = 0
         totals_written = totals_unchanged = totals_deleted = 0
         start_ts = self.store.clock.now_micros()
-        with self.store.transaction():
-            if dry_run:
-                self.store.mark_rollback()
-            with stage("sink", pipe.id):
+
+        @contextlib.contextmanager
+        def unit(scope: bool) -> Iterator[None]:
+            """A transaction when ``scope`` holds, else nothing (the outer one covers it)."""
+            if not scope:
+                yield
+                return
+            with self.store.transaction():
+                if dry_run:
+                    self.store.mark_rollback()
+                yield
+
+        with unit(not per_batch):
+            with stage("sink", pipe.id), unit(per_batch):
                 sink.begin(full=is_full)
             tracker = transforms.tracker
             tracked: set[str] = set()
@@ -167,14 +201,19 @@ class PipeRunner:
                 with stage("transform", pipe.id):
                     out: list[Entity] = transforms(batch.entities)
                 with stage("sink", pipe.id):
-                    result = sink.write(out)
-                    if tracker is not None:
-                        tracker.flush()
-                totals_written += result.written
-                totals_unchanged += result.unchanged
-                totals_deleted += result.deleted
-                if batch.next_since is not None:
-                    since = batch.next_since
+                    for chunk in _chunks(out, chunk_size):
+                        with unit(per_batch):
+                            result = sink.write(chunk)
+                        totals_written += result.written
+                        totals_unchanged += result.unchanged
+                        totals_deleted += result.deleted
+                    if batch.next_since is not None:
+                        since = batch.next_since
+                    with unit(per_batch):
+                        if tracker is not None:
+                            tracker.flush()
+                        if per_batch and not dry_run and source.supports_since:
+                            self._save_since(pipe.id, since)
                 if progress is not None:
                     progress(len(batch.entities))
             if is_full and read == 0 and pipe.source.raw.get("if_source_empty") == "fail":
@@ -185,34 +224,41 @@ class PipeRunner:
                         "the source was empty and if_source_empty is 'fail': nothing was deleted"
                     ),
                 )
-            with stage("sink", pipe.id):
-                final = sink.finish(full=is_full, source_populated=source.is_populated())
-                self._stamp_completeness(pipe, transforms.hops_datasets)
-            totals_deleted += final.deleted
-            seconds = time.perf_counter() - t0
-            report = RunReport(
-                pipe=pipe.id,
-                full=is_full,
-                dry_run=dry_run,
-                read=read,
-                written=totals_written,
-                unchanged=totals_unchanged,
-                deleted=totals_deleted,
-                seconds=round(seconds, 6),
-                since_before=since_before,
-                since_after=since if source.supports_since else None,
-            )
-            state = self.store.pipe_state(pipe.id)
-            if tracker is not None:
-                state.extra = {**(state.extra or {}), "tracking": tracking}
-            state.since = report.since_after
-            state.last_run_ts = start_ts
-            state.last_status = "ok"
-            state.last_error = None
-            state.runs += 1
-            self.store.save_pipe_state(state)
-            self._log_run(pipe, start_ts, report)
+            with unit(per_batch):
+                with stage("sink", pipe.id):
+                    final = sink.finish(full=is_full, source_populated=source.is_populated())
+                    self._stamp_completeness(pipe, transforms.hops_datasets)
+                totals_deleted += final.deleted
+                seconds = time.perf_counter() - t0
+                report = RunReport(
+                    pipe=pipe.id,
+                    full=is_full,
+                    dry_run=dry_run,
+                    read=read,
+                    written=totals_written,
+                    unchanged=totals_unchanged,
+                    deleted=totals_deleted,
+                    seconds=round(seconds, 6),
+                    since_before=since_before,
+                    since_after=since if source.supports_since else None,
+                    sent=_sent(sink),
+                )
+                state = self.store.pipe_state(pipe.id)
+                if tracker is not None:
+                    state.extra = {**(state.extra or {}), "tracking": tracking}
+                state.since = report.since_after
+                state.last_run_ts = start_ts
+                state.last_status = "ok"
+                state.last_error = None
+                state.runs += 1
+                self.store.save_pipe_state(state)
+                self._log_run(pipe, start_ts, report)
         return report
+
+    def _save_since(self, pipe_id: str, since: Any) -> None:
+        state = self.store.pipe_state(pipe_id)
+        state.since = since
+        self.store.save_pipe_state(state)
 
     def _stamp_completeness(self, pipe: PipeConfig, hopped: frozenset[str]) -> None:
         """The sink inherits the smallest completeness of the pipe's inputs (Sesam's rule).
