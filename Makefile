@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/pipe demo
+	$(BIN)/pipe demo --fresh
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check engine tests benchmarks

@@ -54,6 +54,15 @@ def _paths(expr: Any, prefix: str = "_S.") -> Iterator[str]:
             yield from _paths(item, prefix)
 
 
+def _applies_line(expr: Any) -> bool:
+    """True when an expression maps the record's lines with rule ``line`` (maybe filtered)."""
+    if not isinstance(expr, list):
+        return False
+    if expr[:2] == ["apply", "line"]:
+        return True
+    return any(_applies_line(item) for item in expr[1:])
+
+
 def _type(expr: Any, names: Mapping[str, str]) -> str:
     head = expr[0] if isinstance(expr, list) and expr else None
     if head == "apply":
@@ -138,7 +147,7 @@ def _section(
         if not (isinstance(statement, list) and len(statement) == 3 and statement[0] == "add"):
             continue
         target, expr = str(statement[1]), statement[2]
-        if rule == "payload" and isinstance(expr, list) and expr[:2] == ["apply", "line"]:
+        if rule == "payload" and _applies_line(expr):
             # the record's lines: one row per line property, "items.name" style
             for line_stmt in _rule(share, "line"):
                 if isinstance(line_stmt, list) and len(line_stmt) == 3 and line_stmt[0] == "add":

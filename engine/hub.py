@@ -295,6 +295,31 @@ class Hub:
             progress=progress,
         )
 
+    def sent(self, report: ReconcileReport | PassReport) -> dict[str, dict[str, dict[str, int]]]:
+        """What a reconcile (or one pass) sent: system → datatype → insert/update/delete.
+
+        Every system and datatype a share pipe targets is present, zeros included, so scripts
+        can rely on the shape.
+        """
+        out: dict[str, dict[str, dict[str, int]]] = {}
+        targets: dict[str, tuple[str, str]] = {}
+        for pipe in self.project.pipes.values():
+            if pipe.sink.type == "system":
+                system = str(pipe.sink.raw.get("system"))
+                datatype = str(pipe.sink.raw.get("datatype"))
+                targets[pipe.id] = (system, datatype)
+                out.setdefault(system, {}).setdefault(
+                    datatype, {"insert": 0, "update": 0, "delete": 0}
+                )
+        passes = report.passes if isinstance(report, ReconcileReport) else (report,)
+        for one in passes:
+            for run in one.runs:
+                if run.sent and run.pipe in targets:
+                    system, datatype = targets[run.pipe]
+                    for op in ("insert", "update", "delete"):
+                        out[system][datatype][op] += int(run.sent.get(op, 0))
+        return out
+
     def pump(self, *, on_run: Callable[[PumpRun], None] | None = None) -> Pump:
         """The scheduler: runs due pipes (``schedule_interval``/``cron_expression``)."""
         return Pump(self.runner, graph=self.graph(), on_run=on_run)

@@ -31,6 +31,8 @@ class App:
         self.db = db
         self.debug = debug
         self._hub: Any = None
+        self._systems_env: dict[str, str] = {}
+        self._sandboxes: Any = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -41,7 +43,26 @@ class App:
         """
         from engine.sandbox.manager import default_env
 
-        return {**default_env(self.project), **os.environ}
+        return {**default_env(self.project), **self._systems_env, **os.environ}
+
+    def start_systems(self) -> None:
+        """Make the project's systems reachable for this command (the embedded default).
+
+        Systems whose URL the environment does not set are the local sandboxes: the ones not
+        running are started for the duration of the command and stopped after it.
+        """
+        if self._sandboxes is not None or self._hub is not None:
+            return
+        from engine.config.project import load_project
+        from engine.sandbox.manager import SYSTEMS, ensure_running, sandbox_env
+
+        project = load_project(self.project, env=self.env, secrets=self.env)
+        wanted = [s for s in project.systems if s in SYSTEMS and f"{s}_url" not in os.environ]
+        if not wanted:
+            return
+        self._sandboxes = ensure_running(self.project, wanted)
+        status = self._sandboxes.__enter__()
+        self._systems_env = sandbox_env(status)
 
     @property
     def hub(self) -> Any:
@@ -54,6 +75,9 @@ class App:
     def close(self) -> None:
         if self._hub is not None:
             self._hub.close()
+        if self._sandboxes is not None:
+            self._sandboxes.__exit__(None, None, None)
+            self._sandboxes = None
 
 
 class AppGroup(click.Group):

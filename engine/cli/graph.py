@@ -40,18 +40,34 @@ def graph_cmd(ctx: click.Context, dot: bool, as_json: bool) -> None:
 def reconcile_cmd(
     app: App, max_passes: int, full: bool, force: bool, keep_going: bool, as_json: bool
 ) -> None:
-    """The nightly batch: run every pipe in order, pass after pass, until nothing changes."""
+    """The nightly batch: collect every system, run every pipe in order until a pass changes
+    nothing, share the differences to every system, and say what was sent where."""
+    app.start_systems()
     report = app.hub.reconcile(
         max_passes=max_passes, full=full, force=force, keep_going=keep_going, progress=_step
     )
+    sent = app.hub.sent(report)
     if as_json:
-        _emit_json(report.to_dict())
+        _emit_json({**report.to_dict(), "sent": sent})
         return
     totals = report.totals()
     _table(
         f"reconciled in {report.pass_count} passes, {report.seconds:.2f} s",
         ["pipe", "read", "written", "deleted", "runs"],
         [[p, t.read, t.written, t.deleted, t.runs] for p, t in totals.items()],
+    )
+    _sent_table(sent)
+
+
+def _sent_table(sent: dict[str, dict[str, dict[str, int]]]) -> None:
+    _table(
+        "sent to each system",
+        ["system", "datatype", "insert", "update", "delete"],
+        [
+            [system, datatype, ops["insert"], ops["update"], ops["delete"]]
+            for system, datatypes in sent.items()
+            for datatype, ops in datatypes.items()
+        ],
     )
 
 
@@ -67,6 +83,7 @@ def _step(step: Any) -> None:
 @pass_app
 def pump_cmd(app: App) -> None:
     """Run due pipes on their schedules until Ctrl-C (the current run finishes cleanly)."""
+    app.start_systems()
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

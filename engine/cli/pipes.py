@@ -33,6 +33,7 @@ def run_cmd(
         raise click.UsageError("name at least one PIPE_ID, or use --all")
     if pipe_ids and run_all:
         raise click.UsageError("use either PIPE_IDs or --all, not both")
+    app.start_systems()
     hub = app.hub
     for pid in pipe_ids:
         hub.project.pipe(pid)  # unknown ids fail with a did-you-mean before anything runs
