@@ -8,7 +8,7 @@ group; importing them registers their commands on :data:`cli`.
 
 from __future__ import annotations
 
-import engine.cli.explain  # noqa: F401  (registers pipe explain)
+import engine.cli.explain
 import engine.cli.verify  # noqa: F401  (registers pipe verify, pipe test)
 from engine.cli import datasets, demo, docs, dtl, graph, pipes, sandbox  # noqa: F401  (register commands)
 from engine.cli.base import App, cli
