@@ -16,8 +16,10 @@ from engine.config.pipes import PipeConfig, SourceConfig
 from engine.config.project import Project
 from engine.entity import ID, Entity
 from engine.errors import ConfigError
+from engine.sesam.receiver import ReceiverSource
 from engine.sinks.base import Sink
 from engine.sinks.dataset import DatasetSink
+from engine.sinks.endpoint import EndpointSink
 from engine.sinks.share import ShareSink
 from engine.sources.base import Source
 from engine.sources.dataset import DatasetSource
@@ -51,6 +53,7 @@ SOURCE_TYPES: dict[str, Callable[[Store, Project, PipeConfig], Source]] = {
     "diff_datasets": lambda store, project, pipe: DiffDatasetsSource(store, pipe.source),
     "conditional": lambda store, project, pipe: _conditional(store, project, pipe),
     "system": lambda store, project, pipe: SystemSource(store, project, pipe),
+    "http_endpoint": lambda store, project, pipe: ReceiverSource(pipe.source),
 }
 
 
@@ -101,6 +104,10 @@ def _typed_block_for(pipe: PipeConfig, raw: Any, path: Any) -> SourceConfig:
 SINK_TYPES: dict[str, Callable[[Store, Project, PipeConfig], Sink]] = {
     "dataset": lambda store, project, pipe: DatasetSink(store, pipe.sink, pipe.id),
     "system": lambda store, project, pipe: ShareSink(store, project, pipe),
+    "http_endpoint": lambda store, project, pipe: EndpointSink(store, pipe),
+    "csv_endpoint": lambda store, project, pipe: EndpointSink(store, pipe),
+    "json": lambda store, project, pipe: EndpointSink(store, pipe),
+    "sql": lambda store, project, pipe: EndpointSink(store, pipe),
 }
 
 

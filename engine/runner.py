@@ -228,6 +228,8 @@ class PipeRunner:
                 with stage("sink", pipe.id):
                     final = sink.finish(full=is_full, source_populated=source.is_populated())
                     self._stamp_completeness(pipe, transforms.hops_datasets)
+                totals_written += final.written
+                totals_unchanged += final.unchanged
                 totals_deleted += final.deleted
                 seconds = time.perf_counter() - t0
                 report = RunReport(

@@ -12,6 +12,8 @@ LAYERS: dict[str, int] = {
     "engine.errors": 0,
     "engine.entity": 1,
     "engine.clock": 1,
+    "engine.canonical": 1,
+    "engine.deadletter": 3,
     "engine.dtl": 2,
     "engine.config": 2,
     "engine.graph": 2,
@@ -22,6 +24,11 @@ LAYERS: dict[str, int] = {
     "engine.connectors": 4,
     "engine.sandbox": 4,
     "engine.survivorship": 4,
+    "engine.sesam": 6,
+    "engine.sesam.receiver": 4,
+    "engine.sesam.metadata": 2,
+    "engine.sesam.conditional": 2,
+    "engine.sinks.endpoint": 4,
     "engine.pipeline": 5,
     "engine.runner": 5,
     "engine.pump": 5,
@@ -39,6 +46,7 @@ PURE = (
     "engine.errors",
     "engine.graph",
     "engine.cron",
+    "engine.canonical",
 )
 IMPURE_LIBS = ("duckdb", "click", "rich", "requests")
 

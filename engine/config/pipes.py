@@ -86,7 +86,18 @@ SOURCE_KEYS: Mapping[str, frozenset[str]] = {
     ),
     "conditional": frozenset(_COMMON | {"condition", "alternatives"}),
     "system": frozenset(
-        _COMMON | {"system", "operation", "datatype", "properties", "if_source_empty", "full"}
+        _COMMON
+        | {
+            "system",
+            "operation",
+            "datatype",
+            "properties",
+            "if_source_empty",
+            "full",
+            "share_dataset",
+            "parent_operation",
+            "parent_property",
+        }
     ),
     "http_endpoint": frozenset(
         _COMMON | {"auto_populate_dataset", "do_float_as_decimal", "do_float_as_int", "trace"}
@@ -99,6 +110,8 @@ TRANSFORM_KEYS: Mapping[str, frozenset[str]] = {
     "survivorship": frozenset(
         _COMMON | {"properties", "priority", "members", "empty_values", "claims_property"}
     ),
+    # Resolved at load time by engine.sesam.conditional (the chosen alternative is spliced in).
+    "conditional": frozenset(_COMMON | {"condition", "alternatives"}),
 }
 
 SINK_KEYS: Mapping[str, frozenset[str]] = {
@@ -123,6 +136,46 @@ SINK_KEYS: Mapping[str, frozenset[str]] = {
         _COMMON | {"system", "operation", "datatype", "dataset", "delete_policy", "properties"}
     ),
     "null": frozenset(_COMMON),
+    # Endpoint sinks: captured offline in a dataset named after the pipe (engine.sinks.endpoint).
+    "http_endpoint": frozenset(_COMMON | {"filename", "content_disposition"}),
+    "csv_endpoint": frozenset(
+        _COMMON
+        | {
+            "columns",
+            "delimiter",
+            "quotechar",
+            "quoting",
+            "escapechar",
+            "doublequote",
+            "lineterminator",
+            "skipinitialspace",
+            "include_header",
+            "encoding",
+            "filename",
+            "content_disposition",
+        }
+    ),
+    "json": frozenset(_COMMON | {"system", "url", "batch_size", "headers"}),
+    "sql": frozenset(
+        _COMMON
+        | {
+            "system",
+            "table",
+            "schema",
+            "primary_key",
+            "batch_size",
+            "whitelist",
+            "blacklist",
+            "truncate_table_on_first_run",
+            "create_table_if_missing",
+            "schema_definition",
+            "use_bulk_operations",
+            "keep_failed_bulk_operation_files",
+            "bulk_operation_timeout",
+            "bulk_operation_queue_size",
+            "timestamp",
+        }
+    ),
 }
 
 _PIPE_KEYS = frozenset(

@@ -1,0 +1,106 @@
+"""The share dataset: per golden ``_id``, what the share sink last did in the target system.
+
+Why it exists (talk-flows A.4/A.6): the hub writes no foreign keys into systems, so every link it
+creates lives here. One entity per shared ``_id``::
+
+    {"_id": "<golden id>", "$target_id": "<record id in the system>",
+     "$generated_id": "<id the system returned when the hub inserted it>", "$origin": ...,
+     "$parent_id": ..., "$payload_hash": "<md5 of what was last sent>",
+     "status": "inserted|updated|unchanged|deleted|skipped-lock|skipped|rejected",
+     "at": "<ISO time>", "error": null}
+
+* ``$generated_id`` and ``$origin`` are sticky: once the hub created a record they stay on every
+  later version, because the collect source hops here by ``$generated_id`` to set ``$origin`` on
+  the record it reads back, and the ``created`` delete policy asks "did the hub create this?".
+* A new version is appended only when something other than ``at`` changed, so a no-op run
+  leaves the dataset as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.clock import micros_to_datetime
+from engine.entity import ID, Entity, format_datetime
+from engine.store import Store
+
+__all__ = ["ShareLog"]
+
+
+class ShareLog:
+    """Reads and writes one share dataset, with in-memory indexes built once per run."""
+
+    def __init__(self, store: Store, name: str) -> None:
+        self.store = store
+        self.name = name
+        self._by_generated: dict[str, Entity] | None = None
+        self._by_origin: dict[str, Entity] | None = None
+
+    @property
+    def dataset(self) -> Any:
+        return self.store.dataset(self.name)
+
+    def get(self, entity_id: str) -> Entity | None:
+        """The last outcome recorded for ``entity_id``."""
+        found = self.dataset.latest(entity_id) if self.dataset.exists else None
+        return dict(found) if found is not None else None
+
+    def _indexes(self) -> tuple[dict[str, Entity], dict[str, Entity]]:
+        if self._by_generated is None or self._by_origin is None:
+            self._by_generated, self._by_origin = {}, {}
+            if self.dataset.exists:
+                for row in self.dataset.latest_entities():
+                    self._index(dict(row))
+        return self._by_generated, self._by_origin
+
+    def _index(self, row: Entity) -> None:
+        if self._by_generated is None or self._by_origin is None:
+            return
+        generated = row.get("$generated_id")
+        if generated is not None:
+            self._by_generated[str(generated)] = row
+            if row.get("$origin") is not None:
+                self._by_origin[str(row["$origin"])] = row
+
+    def created_by_hub(self, target_id: str) -> bool:
+        """True when the hub inserted the record ``target_id`` (any golden ``_id``)."""
+        return target_id in self._indexes()[0]
+
+    def inserted_for_origin(self, origin: Any) -> Entity | None:
+        """The outcome of an earlier insert made for ``origin`` that is still live, if any."""
+        row = self._indexes()[1].get(str(origin))
+        return row if row is not None and row.get("status") != "deleted" else None
+
+    def record(
+        self,
+        entity_id: str,
+        previous: Entity | None,
+        *,
+        status: str,
+        target_id: str | None,
+        payload_hash: str | None,
+        origin: Any = None,
+        parent_id: str | None = None,
+        generated_id: str | None = None,
+        error: str | None = None,
+    ) -> Entity:
+        """Append the outcome for ``entity_id`` when it differs from ``previous``; return it."""
+        before = previous or {}
+        row: Entity = {
+            ID: entity_id,
+            "$target_id": target_id,
+            "$generated_id": generated_id or before.get("$generated_id"),
+            "$origin": before.get("$origin") if origin is None else origin,
+            "$parent_id": parent_id or before.get("$parent_id"),
+            "$payload_hash": payload_hash or before.get("$payload_hash"),
+            "status": status,
+            "error": error,
+        }
+        if any(before.get(k) != v for k, v in row.items()) or "at" not in before:
+            now = micros_to_datetime(self.store.clock.now_micros())
+            row["at"] = format_datetime(now)
+            self.dataset.append([row])
+        else:
+            row["at"] = before["at"]
+        self._index(row)
+        return row

@@ -1,0 +1,258 @@
+"""The ``system`` source: collect a system's records through its list operation (talk-flows A.1).
+
+Pipe config::
+
+    {"type": "system", "system": "invoiced", "datatype": "contact",
+     "operation": "contact-list",          # default: "<datatype>-list"
+     "full": false,                        # true: list everything every run
+     "properties": {                       # (each option may also be a top-level key)
+        "share_dataset": "invoiced-contact-share",   # or a list; default: the sink datasets
+                                                     # of the share pipes of this datatype
+        "parent_operation": "customer-list",         # nested resources: list parents first
+        "parent_property": "sesam_parent_id"}}       # where the parent id is kept
+
+Design notes
+------------
+* Raw shape: every record becomes an entity as the system answered it, plus ``_id`` (the record
+  id by the operation's ``id_expression``, as a string) and ``$last-modified`` (the record's
+  modification time by ``updated_expression``, as an aware UTC datetime; ISO strings, UNIX
+  seconds or milliseconds are all accepted). A property the connector adds is prefixed
+  ``sesam_`` (Talk's rule), e.g. the parent id of a nested record.
+* Incremental: when the operation has a ``since_param`` the source supports since. The since
+  token is the newest modification value seen, **kept exactly as the system spells it** (ISO
+  text for the Custom systems and Wave, UNIX seconds for Invoiced), because that is what the
+  system's filter parameter takes back; converting it would need a per-system format and could
+  lose precision (the Custom systems stamp microseconds). Filters that are inclusive re-read the
+  last record, which the dataset sink's hash comparison drops at no cost. A full run (the first,
+  ``--full``, ``"full": true``, or an operation without ``since_param``) lists everything and the
+  dataset sink's deletion tracking removes records gone from the system.
+* Link back (talk-flows A.4/A.6): a record the hub itself created gets ``$origin`` from the share
+  datasets of the same system/datatype (by default those of every share pipe whose sink names
+  this system and datatype), found by ``$generated_id == _id``. They are read once per run into
+  a dict; they are small (one row per shared entity).
+* Nested resources (Invoiced contacts live under ``customers/{id}/contacts``): with
+  ``parent_operation`` the source lists every parent (always in full: a new contact does not
+  touch its customer's ``updated_at``) and then the children of each, incrementally when the
+  child operation supports since. The parent id is kept in ``parent_property``, so a share can
+  address the record again (``$parent_id``).
+* A record without an id goes to ``system:dead-letter:<pipe>`` with the reason; the run goes on.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from engine.canonical import parse_moment
+from engine.config.pipes import PipeConfig
+from engine.config.project import Project
+from engine.config.systems import SystemConfig
+from engine.connectors import Record, RestClient
+from engine.deadletter import DeadLetters
+from engine.entity import ID, Entity
+from engine.errors import ConfigError
+from engine.sources.base import SourceBatch
+from engine.store import Store
+
+__all__ = ["SystemSource", "block_option", "resolve_system"]
+
+PARENT_PROPERTY = "sesam_parent_id"
+
+
+def resolve_system(project: Project, pipe: PipeConfig, raw: Mapping[str, Any], where: Any) -> Any:
+    """The :class:`SystemConfig` a pipe's source or sink names, or a located ConfigError."""
+    system_id = raw.get("system")
+    systems = project.systems
+    if not isinstance(system_id, str) or system_id not in systems:
+        known = ", ".join(sorted(systems)) or "none"
+        raise ConfigError(
+            f"unknown system {system_id!r}; known systems: {known}",
+            file=pipe.file,
+            path=where / "system",
+        )
+    return systems[system_id]
+
+
+def block_option(
+    pipe: PipeConfig,
+    raw: Mapping[str, Any],
+    where: Any,
+    name: str,
+    kind: type | tuple[type, ...],
+    default: Any,
+) -> Any:
+    """A source/sink option: a top-level key wins, else the same key under ``properties``.
+
+    Both spellings are accepted so the options work before and after config validation knows
+    them as top-level keys; a value of the wrong JSON type is a located ConfigError.
+    """
+    props = raw.get("properties")
+    if name in raw:
+        value, path = raw[name], where / name
+    elif isinstance(props, Mapping) and name in props:
+        value, path = props[name], where / "properties" / name
+    else:
+        return default
+    if value is None:
+        return default
+    if not isinstance(value, kind):
+        raise ConfigError(
+            f"expected {name!r} to be {_kind_name(kind)}",
+            file=pipe.file,
+            path=path,
+        )
+    return value
+
+
+_KIND_NAMES = {str: "a string", dict: "an object", list: "a list", bool: "true or false"}
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
+
+
+class SystemSource:
+    """Reads one datatype of one system, page by page, as raw-shaped entities."""
+
+    def __init__(self, store: Store, project: Project, pipe: PipeConfig) -> None:
+        raw = pipe.source.raw
+        where = pipe.source.path
+        self.store = store
+        self.pipe = pipe
+        self.system: SystemConfig = resolve_system(project, pipe, raw, where)
+        self.datatype = str(raw.get("datatype") or "")
+        self.operation = str(raw.get("operation") or f"{self.datatype}-list")
+        if self.operation not in self.system.operations:
+            raise ConfigError(
+                f"system {self.system.id!r} has no operation {self.operation!r} "
+                f"(set 'operation' or 'datatype'); known: {', '.join(sorted(self.system.operations))}",
+                file=pipe.file,
+                path=where / "operation",
+            )
+        option = functools.partial(block_option, pipe, raw, where)
+        self.parent_operation: str | None = option("parent_operation", str, None)
+        if self.parent_operation and self.parent_operation not in self.system.operations:
+            raise ConfigError(
+                f"system {self.system.id!r} has no operation {self.parent_operation!r}",
+                file=pipe.file,
+                path=where / "properties" / "parent_operation",
+            )
+        self.parent_property: str = option("parent_property", str, PARENT_PROPERTY)
+        shares = option("share_dataset", (str, list), None)
+        if isinstance(shares, str):
+            shares = [shares]
+        self.share_datasets: list[str] = [str(name) for name in shares or []] or _shares_of(
+            project, self.system.id, self.datatype
+        )
+        op = self.system.operations[self.operation]
+        self.full = raw.get("full") is True
+        self.supports_since = op.since_param is not None and not self.full
+        self.dead_letters = DeadLetters(store, pipe.id)
+        self._origins: dict[str, Any] | None = None
+
+    # --- the Source protocol --------------------------------------------------------------------
+
+    def read(self, since: Any) -> Iterator[SourceBatch]:
+        newest = since
+        newest_moment = parse_moment(since) if since is not None else None
+        with RestClient(self.system) as client:
+            for page, parent_id in self._pages(client, since):
+                entities: list[Entity] = []
+                for record in page:
+                    entity = self._entity(client, record, parent_id)
+                    if entity is None:
+                        continue
+                    entities.append(entity)
+                    value = client.record_updated(self.operation, record)
+                    moment = parse_moment(value)
+                    if moment is not None and (newest_moment is None or moment > newest_moment):
+                        newest, newest_moment = value, moment
+                if entities:
+                    yield SourceBatch(entities, newest if self.supports_since else None)
+
+    def is_populated(self) -> bool:
+        return True
+
+    def previous_version(self, entity_id: str) -> Entity | None:
+        return None
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def _pages(self, client: RestClient, since: Any) -> Iterator[tuple[list[Record], str | None]]:
+        if self.parent_operation is None:
+            for page in client.list_records(self.operation, since):
+                yield page, None
+            return
+        for parents in client.list_records(self.parent_operation):
+            for parent in parents:
+                parent_id = client.record_id(self.parent_operation, parent)
+                if parent_id is None:
+                    continue
+                for page in client.list_records(self.operation, since, parent_id=parent_id):
+                    yield page, parent_id
+
+    def _entity(self, client: RestClient, record: Any, parent_id: str | None) -> Entity | None:
+        """The entity of one record, or ``None`` after dead-lettering a record we cannot read."""
+        if not isinstance(record, dict):
+            self._reject(f"record-{type(record).__name__}", record, "the record is not an object")
+            return None
+        record_id = client.record_id(self.operation, record)
+        if not record_id:
+            op = self.system.operations[self.operation]
+            text = json.dumps(record, sort_keys=True, default=str)
+            key = f"no-id:{hashlib.md5(text.encode('utf-8')).hexdigest()[:16]}"
+            self._reject(key, record, f"the record has no id at {op.id_expression or 'id'!r}")
+            return None
+        entity: Entity = {k: v for k, v in record.items() if not k.startswith("_")}
+        entity[ID] = record_id
+        if parent_id is not None:
+            entity[self.parent_property] = parent_id
+        moment = parse_moment(client.record_updated(self.operation, record))
+        if moment is not None:
+            entity["$last-modified"] = moment
+        origin = self._origin_of(record_id)
+        if origin is not None:
+            entity["$origin"] = origin
+        return entity
+
+    def _reject(self, key: str, record: Any, reason: str) -> None:
+        self.dead_letters.add(
+            key,
+            {"record": record, "system": self.system.id, "datatype": self.datatype},
+            reason,
+            operation=self.operation,
+        )
+
+    def _origin_of(self, record_id: str) -> Any:
+        if self._origins is None:
+            self._origins = {}
+            for name in self.share_datasets:
+                dataset = self.store.dataset(name)
+                if not dataset.exists:
+                    continue
+                for row in dataset.latest_entities():
+                    generated = row.get("$generated_id")
+                    if generated is not None and row.get("$origin") is not None:
+                        self._origins[str(generated)] = row["$origin"]
+        return self._origins.get(record_id)
+
+
+def _shares_of(project: Project, system_id: str, datatype: str) -> list[str]:
+    """The sink datasets of every share pipe writing this system's datatype.
+
+    Several share pipes may feed one datatype (Invoiced customers from organisations and from
+    persons); a record any of them created must be linked back, so all are searched. Without
+    such pipes the conventional name ``<system>-<datatype>-share`` is used.
+    """
+    found = sorted(
+        pipe.sink.dataset or pipe.id
+        for pipe in project.pipes.values()
+        if pipe.sink.type == "system"
+        and pipe.sink.raw.get("system") == system_id
+        and (pipe.sink.raw.get("datatype") or "") == datatype
+    )
+    return found or [f"{system_id}-{datatype}-share"]
