@@ -118,7 +118,7 @@ class DependencyTracker:
             if head is None:
                 continue
             new_offsets[dataset] = head
-            if start is None or head <= start:
+            if start is not None and head <= start:
                 continue
             keys = [
                 r[0]

@@ -16,6 +16,8 @@ from typing import Any
 from engine.config.pipes import PipeConfig, parse_pipe
 from engine.config.substitution import has_references, substitute
 from engine.errors import ConfigError, JsonPath
+from engine.sesam.conditional import resolve_conditional_transforms
+from engine.sesam.metadata import METADATA_FILE, apply_node_defaults, parse_node_metadata
 
 __all__ = ["Project", "load_project", "read_config_file"]
 
@@ -108,6 +110,21 @@ def load_project(
         seen[obj_id] = file
         return True
 
+    metadata = None
+    metadata_file = root / METADATA_FILE
+    if metadata_file.is_file():
+        try:
+            (raw_metadata, _), *_ = read_config_file(metadata_file, root)
+            if has_references(raw_metadata):
+                raw_metadata = substitute(
+                    raw_metadata, env or {}, secrets or {}, METADATA_FILE, JsonPath()
+                )
+            metadata = parse_node_metadata(raw_metadata)
+        except ConfigError as e:
+            if sink is None:
+                raise
+            sink.append(e)
+
     for file in _config_files(root / "pipes"):
         rel = _rel(file, root)
         try:
@@ -120,7 +137,11 @@ def load_project(
         for raw, path in items:
             try:
                 if has_references(raw):
-                    raw = substitute(raw, env or {}, {}, rel, path)
+                    raw = substitute(raw, env or {}, secrets or {}, rel, path)
+                if isinstance(raw, dict):
+                    raw = resolve_conditional_transforms(raw, file=rel, path=path)
+                    if metadata is not None:
+                        raw = apply_node_defaults(raw, metadata)
             except ConfigError as e:
                 if sink is None:
                     raise
