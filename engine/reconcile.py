@@ -192,12 +192,17 @@ def run_pass(
     pipes: Iterable[str] | None = None,
     number: int = 1,
     full: bool = False,
+    full_collect: bool = False,
     dry_run: bool = False,
     force: bool = False,
     keep_going: bool = False,
     progress: ProgressFn | None = None,
 ) -> PassReport:
-    """Run every pipe (or the given ones) once, in graph order."""
+    """Run every pipe (or the given ones) once, in graph order.
+
+    ``full_collect`` makes the pipes that read a system (collects) full runs: an incremental
+    listing cannot see a record deleted in the system, a full one can (deletion tracking).
+    """
     if graph is None:
         graph = build_graph(runner.project)
     order = graph.order(pipes)
@@ -207,8 +212,11 @@ def run_pass(
     for position, pipe_id in enumerate(runnable, 1):
         if progress is not None:
             progress(PipeStep(number, position, len(runnable), pipe_id, "start"))
+        is_collect = runner.project.pipe(pipe_id).source.type == "system"
         try:
-            report = runner.run(pipe_id, full=full, dry_run=dry_run, force=force)
+            report = runner.run(
+                pipe_id, full=full or (full_collect and is_collect), dry_run=dry_run, force=force
+            )
         except PipeRunError as e:
             if not keep_going:
                 raise
@@ -243,6 +251,7 @@ def reconcile(
     pipes: Iterable[str] | None = None,
     max_passes: int = DEFAULT_MAX_PASSES,
     full: bool = False,
+    full_collect: bool = True,
     force: bool = False,
     keep_going: bool = False,
     progress: ProgressFn | None = None,
@@ -255,6 +264,8 @@ def reconcile(
         pipes: restrict to these pipes (still in graph order).
         max_passes: the cap; reaching it with changes left raises :class:`NotConvergedError`.
         full: make the *first* pass full runs (later passes are incremental).
+        full_collect: collect every system in full in the first pass (the nightly batch's
+            "collect every system"), so records deleted in a system are noticed.
         force: write past tripped circuit breakers (passed to every run).
         keep_going: record failed pipes in the report instead of raising.
         progress: called before and after every pipe run.
@@ -280,6 +291,7 @@ def reconcile(
                 pipes=order,
                 number=number,
                 full=full and number == 1,
+                full_collect=full_collect and number == 1,
                 force=force,
                 keep_going=keep_going,
                 progress=progress,

@@ -52,11 +52,18 @@ class WaveSandbox(SandboxSystem):
 
     system_id: ClassVar[str] = "wave"
     resources: ClassVar[tuple[str, ...]] = (
-        "businesses", "accounts", "customers", "products", "invoices",
+        "businesses",
+        "accounts",
+        "customers",
+        "products",
+        "invoices",
     )
     _KINDS: ClassVar[dict[str, str]] = {
-        "businesses": "Business", "accounts": "Account", "customers": "Customer",
-        "products": "Product", "invoices": "Invoice",
+        "businesses": "Business",
+        "accounts": "Account",
+        "customers": "Customer",
+        "products": "Product",
+        "invoices": "Invoice",
     }
 
     def __init__(
@@ -73,8 +80,25 @@ class WaveSandbox(SandboxSystem):
     # ---- SandboxSystem -------------------------------------------------------------------
 
     def credentials(self) -> dict[str, Any]:
-        """The bearer token and the id of the business every request is scoped by."""
-        return {"token": self.token, "business_id": self.default_business_id}
+        """The bearer token, the business every request is scoped by, and its sales account.
+
+        ``income_account_id`` is the business's first INCOME account: a product needs one to
+        be sold (used on invoices), and a tenant's configuration names it (talk-flows D.15).
+        """
+        income = next(
+            (
+                a["id"]
+                for a in self.records("accounts")
+                if a.get("subtype") == "INCOME"
+                and a.get("businessId", self.default_business_id) == self.default_business_id
+            ),
+            None,
+        )
+        return {
+            "token": self.token,
+            "business_id": self.default_business_id,
+            "income_account_id": income,
+        }
 
     def handle(self, req: Request) -> Response:
         """Serve ``POST /graphql/public``; every other path is 404, other methods 405."""
@@ -84,8 +108,11 @@ class WaveSandbox(SandboxSystem):
             return Response(405, self.error_body(405, "use POST"), {"Allow": "POST"})
         scheme, _, token = req.headers.get("authorization", "").strip().partition(" ")
         if scheme.lower() != "bearer" or token.strip() != self.token:  # schemes ignore case
-            return Response(401, self.error_body(401, "Invalid or missing access token"),
-                            {"WWW-Authenticate": 'Bearer realm="wave-sandbox"'})
+            return Response(
+                401,
+                self.error_body(401, "Invalid or missing access token"),
+                {"WWW-Authenticate": 'Bearer realm="wave-sandbox"'},
+            )
         try:
             body = req.json()
         except (ValueError, UnicodeDecodeError):
@@ -105,8 +132,13 @@ class WaveSandbox(SandboxSystem):
 
     def error_body(self, status: int, message: str) -> Any:
         """A GraphQL-shaped error body for non-200 answers (also used by injected faults)."""
-        code = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND",
-                405: "METHOD_NOT_ALLOWED", 429: "RATE_LIMITED"}.get(status, "INTERNAL_ERROR")
+        code = {
+            400: "BAD_REQUEST",
+            401: "UNAUTHENTICATED",
+            404: "NOT_FOUND",
+            405: "METHOD_NOT_ALLOWED",
+            429: "RATE_LIMITED",
+        }.get(status, "INTERNAL_ERROR")
         return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
     def reset(self) -> None:
@@ -163,9 +195,14 @@ class WaveSandbox(SandboxSystem):
     def user_record(self) -> Record:
         """The user the access token belongs to."""
         created = min((b.get("createdAt") or "" for b in self.all("businesses")), default="")
-        return {"id": wave_id("User", 1), "defaultEmail": "owner@sandbox.example",
-                "firstName": "Sandbox", "lastName": "Owner", "createdAt": created or None,
-                "modifiedAt": created or None}
+        return {
+            "id": wave_id("User", 1),
+            "defaultEmail": "owner@sandbox.example",
+            "firstName": "Sandbox",
+            "lastName": "Owner",
+            "createdAt": created or None,
+            "modifiedAt": created or None,
+        }
 
     def new_wave_id(self, resource: str, kind: str, business_id: str) -> str:
         """A fresh opaque id for ``resource``; skips numbers already taken (e.g. by seeds)."""
@@ -174,15 +211,21 @@ class WaveSandbox(SandboxSystem):
             while True:
                 n = self.new_id(resource)
                 # a business id is base64("Business:n"): its own number goes in the business slot
-                key = (wave_id(kind, 0, business=n) if kind == "Business"
-                       else wave_id(kind, n, business=number))
+                key = (
+                    wave_id(kind, 0, business=n)
+                    if kind == "Business"
+                    else wave_id(kind, n, business=number)
+                )
                 if self.get(resource, key) is None:
                     return key
 
     def next_invoice_number(self, business_id: str) -> str:
         """One more than the highest numeric invoice number of the business (Wave's default)."""
-        numbers = [int(n) for r in self.owned("invoices", business_id)
-                   if isinstance(n := r.get("invoiceNumber"), str) and n.isdigit()]
+        numbers = [
+            int(n)
+            for r in self.owned("invoices", business_id)
+            if isinstance(n := r.get("invoiceNumber"), str) and n.isdigit()
+        ]
         return str(max(numbers, default=0) + 1)
 
     def save_new(self, resource: str, record: Record) -> None:
@@ -205,16 +248,28 @@ class WaveSandbox(SandboxSystem):
                 return
             stamp = iso_z(self.tick())
             business_id = wave_id("Business", 1)
-            self.put("businesses", {
-                "id": business_id, "name": "Sandbox Business AS", "currency": "NOK",
-                "timezone": "Europe/Oslo", "isPersonal": False, "isArchived": False,
-                "createdAt": stamp, "modifiedAt": stamp,
-            })
+            self.put(
+                "businesses",
+                {
+                    "id": business_id,
+                    "name": "Sandbox Business AS",
+                    "currency": "NOK",
+                    "timezone": "Europe/Oslo",
+                    "isPersonal": False,
+                    "isArchived": False,
+                    "createdAt": stamp,
+                    "modifiedAt": stamp,
+                },
+            )
             for name, subtype in _DEFAULT_ACCOUNTS:
-                self.put("accounts", {
-                    "id": self.new_wave_id("accounts", "Account", business_id),
-                    "name": name, "subtype": subtype,
-                })
+                self.put(
+                    "accounts",
+                    {
+                        "id": self.new_wave_id("accounts", "Account", business_id),
+                        "name": name,
+                        "subtype": subtype,
+                    },
+                )
 
 
 def _request_problem(body: Any) -> str | None:

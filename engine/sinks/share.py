@@ -325,6 +325,8 @@ class ShareSink:
             and prev.get("$target_id") == target
         ):
             return Outcome("unchanged", target)
+        if self._gone(target):
+            return Outcome("unchanged", target)  # the last collect saw it deleted: nothing to do
         if self.delete_policy == "never" or (
             self.delete_policy == "created" and not self.log.created_by_hub(target)
         ):
@@ -336,6 +338,12 @@ class ShareSink:
         return Outcome("deleted", target)
 
     # --- comparison helpers ---------------------------------------------------------------------
+
+    def _gone(self, target_id: str) -> bool:
+        """True when the last collect of the target saw this record deleted."""
+        dataset = self.store.dataset(self.collect_dataset)
+        found = dataset.latest(target_id) if dataset.exists else None
+        return found is not None and found.get(DELETED) is True
 
     def _collected(self, target_id: str) -> Entity | None:
         dataset = self.store.dataset(self.collect_dataset)
