@@ -54,6 +54,8 @@ class RunReport:
     error: str | None = None
     sent: dict[str, int] | None = None
     """For system shares: what was (or, in a dry run, would be) sent, by operation."""
+    path: str = "interpreter"
+    """How the transforms ran: ``sql`` (compiled to DuckDB) or ``interpreter``."""
 
     @property
     def changed(self) -> int:
@@ -151,6 +153,7 @@ class PipeRunner:
         # sent must be durable at once: it commits every chunk of ``chunk_size`` entities, and
         # the offset after every source batch. Dataset sinks commit the whole run at once.
         per_batch = bool(getattr(sink, "commit_per_batch", False))
+        sql_plan = self._sql_plan(pipe, source, sink, transforms)
         chunk_size = int(pipe.raw.get("batch_size", 1)) if per_batch else 0
         state = self.store.pipe_state(pipe.id)
         since_before = state.since
@@ -186,7 +189,27 @@ class PipeRunner:
                         sorted(transforms.hops_datasets), tracking, transforms.ctx
                     )
             processed: set[str] = set()
-            batches = source.read(since)
+            if sql_plan is not None:
+                # _sql_plan checked these are a DatasetSource and a DatasetSink
+                dataset_source: Any = source
+                dataset_sink: Any = sink
+                with stage("transform", pipe.id):
+                    sql_batches = sql_plan.execute(self.store, since, until=dataset_source.until())
+                while True:
+                    with stage("transform", pipe.id):
+                        sql_batch = next(sql_batches, None)
+                    if sql_batch is None:
+                        break
+                    read += sql_batch.read
+                    with stage("sink", pipe.id):
+                        result = dataset_sink.write_arrow(sql_batch.entities, sql_batch.filtered)
+                    totals_written += result.written
+                    totals_unchanged += result.unchanged
+                    totals_deleted += result.deleted
+                    since = sql_batch.next_since
+                    if progress is not None:
+                        progress(sql_batch.read)
+            batches = source.read(since) if sql_plan is None else iter(())
             while True:
                 with stage("source", pipe.id):
                     batch = next(batches, None)
@@ -244,6 +267,7 @@ class PipeRunner:
                     since_before=since_before,
                     since_after=since if source.supports_since else None,
                     sent=_sent(sink),
+                    path="sql" if sql_plan is not None else "interpreter",
                 )
                 state = self.store.pipe_state(pipe.id)
                 if tracker is not None:
@@ -256,6 +280,24 @@ class PipeRunner:
                 self.store.save_pipe_state(state)
                 self._log_run(pipe, start_ts, report)
         return report
+
+    @staticmethod
+    def _sql_plan(pipe: PipeConfig, source: Any, sink: Any, transforms: Any) -> Any:
+        """The compiled SQL plan when this pipe can take the SQL path, else ``None``.
+
+        Only dataset → DTL → dataset pipes without dependency tracking qualify; the compiler
+        refuses (and the interpreter runs) whatever it cannot reproduce exactly.
+        """
+        from engine.sinks.dataset import DatasetSink
+        from engine.sources.dataset import DatasetSource
+        from engine.sqlc import SqlPlan, plan_pipe
+
+        if not (isinstance(source, DatasetSource) and isinstance(sink, DatasetSink)):
+            return None
+        if transforms.tracker is not None or not pipe.transforms:
+            return None
+        plan = plan_pipe(pipe)
+        return plan if isinstance(plan, SqlPlan) else None
 
     def _save_since(self, pipe_id: str, since: Any) -> None:
         state = self.store.pipe_state(pipe_id)

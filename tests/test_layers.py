@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "engine.connectors": 4,
     "engine.sandbox": 4,
     "engine.survivorship": 4,
+    "engine.sqlc": 4,
     "engine.sesam": 6,
     "engine.sesam.receiver": 4,
     "engine.sesam.metadata": 2,

@@ -98,6 +98,18 @@ class DatasetSink:
             result += self._delete_filtered(filtered)
         return result
 
+    def write_arrow(self, entities: pa.Table, filtered_ids: list[str]) -> WriteResult:
+        """Write a batch the SQL path produced: canonical rows plus the ids a filter stopped."""
+        result = WriteResult()
+        if entities.num_rows:
+            appended = self.dataset.append(entities)
+            result += WriteResult(appended.written, appended.unchanged, 0)
+            if self._seen_table is not None:
+                self._record_seen(entities.select(["_id"]))
+        if filtered_ids:
+            result += self._delete_filtered([{ID: i} for i in filtered_ids])
+        return self._count(result)
+
     def _record_seen(self, ids: pa.Table) -> None:
         con = self.store.con
         con.register("hub_seen_batch", ids)

@@ -36,7 +36,7 @@ class DatasetSource:
     def dataset(self) -> Any:
         return self.store.dataset(self.dataset_name)
 
-    def _until(self) -> int | None:
+    def until(self) -> int | None:
         """With ``completeness``, the last offset this run may read (Sesam's completeness).
 
         ``true`` uses the source dataset's own completeness; a list of dataset names uses the
@@ -51,7 +51,7 @@ class DatasetSource:
         return int(self.dataset.offset_at(min(s for s in stamps if s is not None)))
 
     def read(self, since: Any) -> Iterator[SourceBatch]:
-        until = self._until()
+        until = self.until()
         if until is not None and since is not None and until <= int(since):
             return
         for table in self.dataset.iter_since(
