@@ -22,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.config.pipes import PipeConfig, SinkConfig
+from engine.config.pipes import SINK_KEYS, PipeConfig, SinkConfig
 from engine.entity import DELETED, UPDATED, Entity, encode, format_datetime
 from engine.errors import ConfigError, JsonPath
 from engine.sinks.base import WriteResult
@@ -34,23 +34,8 @@ __all__ = ["CSV_KEYS", "ENDPOINT_SINK_TYPES", "EndpointSink", "publish_order", "
 #: Sink types captured by :class:`EndpointSink`.
 ENDPOINT_SINK_TYPES = frozenset({"http_endpoint", "csv_endpoint", "json", "sql"})
 
-#: Keys a ``csv_endpoint`` sink may set (besides type/comment/...); the dialect of Python's csv.
-CSV_KEYS = frozenset(
-    {
-        "columns",
-        "delimiter",
-        "quotechar",
-        "quoting",
-        "escapechar",
-        "doublequote",
-        "lineterminator",
-        "skipinitialspace",
-        "include_header",
-        "encoding",
-        "filename",
-        "content_disposition",
-    }
-)
+#: Keys a ``csv_endpoint`` sink may set: the config's table (Python csv's dialect options).
+CSV_KEYS = SINK_KEYS["csv_endpoint"]
 
 _QUOTING = {
     "minimal": csv.QUOTE_MINIMAL,
