@@ -295,6 +295,28 @@ class Hub:
             progress=progress,
         )
 
+    def plan(self, *, max_passes: int = DEFAULT_MAX_PASSES) -> ReconcileReport:
+        """What a reconcile would send to each system, sending nothing and writing nothing.
+
+        The reconcile runs against a copy of the hub database with every share in dry-run
+        mode (collects still read the systems). A send that a reconcile would only make after
+        an earlier send of the same reconcile (an invoice waiting for the customer it is about
+        to insert) appears in the next plan, not this one.
+        """
+        import shutil
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "plan.duckdb"
+            if self.store.path != ":memory:":
+                self.store.run("CHECKPOINT")
+                shutil.copyfile(self.store.path, copy)
+            with Store(copy, clock=self.store.clock) as store:
+                shadow = Hub(self.project, store)
+                return reconcile(
+                    shadow.runner, shadow.graph(), max_passes=max_passes, dry_run_shares=True
+                )
+
     def sent(self, report: ReconcileReport | PassReport) -> dict[str, dict[str, dict[str, int]]]:
         """What a reconcile (or one pass) sent: system → datatype → insert/update/delete.
 
@@ -312,12 +334,23 @@ class Hub:
                     datatype, {"insert": 0, "update": 0, "delete": 0}
                 )
         passes = report.passes if isinstance(report, ReconcileReport) else (report,)
+        # A dry-run share commits nothing, so every pass of a plan recounts the same would-be
+        # sends: its last run is the plan. Real runs send, so their counts add up.
+        planned: dict[str, dict[str, int]] = {}
         for one in passes:
             for run in one.runs:
-                if run.sent and run.pipe in targets:
-                    system, datatype = targets[run.pipe]
-                    for op in ("insert", "update", "delete"):
-                        out[system][datatype][op] += int(run.sent.get(op, 0))
+                if not run.sent or run.pipe not in targets:
+                    continue
+                if run.dry_run:
+                    planned[run.pipe] = run.sent
+                    continue
+                system, datatype = targets[run.pipe]
+                for op in ("insert", "update", "delete"):
+                    out[system][datatype][op] += int(run.sent.get(op, 0))
+        for pipe_id, counts in planned.items():
+            system, datatype = targets[pipe_id]
+            for op in ("insert", "update", "delete"):
+                out[system][datatype][op] += int(counts.get(op, 0))
         return out
 
     def pump(self, *, on_run: Callable[[PumpRun], None] | None = None) -> Pump:

@@ -70,11 +70,12 @@ class PassReport:
 
     @property
     def changed(self) -> int:
-        return sum(r.changed for r in self.runs)
+        """Changes this pass committed (a dry run's would-be writes change nothing)."""
+        return sum(r.changed for r in self.runs if not r.dry_run)
 
     @property
     def changed_pipes(self) -> list[str]:
-        return [r.pipe for r in self.runs if r.changed]
+        return [r.pipe for r in self.runs if r.changed and not r.dry_run]
 
     @property
     def failed_pipes(self) -> list[str]:
@@ -194,6 +195,7 @@ def run_pass(
     full: bool = False,
     full_collect: bool = False,
     dry_run: bool = False,
+    dry_run_shares: bool = False,
     force: bool = False,
     keep_going: bool = False,
     progress: ProgressFn | None = None,
@@ -212,10 +214,12 @@ def run_pass(
     for position, pipe_id in enumerate(runnable, 1):
         if progress is not None:
             progress(PipeStep(number, position, len(runnable), pipe_id, "start"))
-        is_collect = runner.project.pipe(pipe_id).source.type == "system"
+        pipe = runner.project.pipe(pipe_id)
+        is_collect = pipe.source.type == "system"
+        dry = dry_run or (dry_run_shares and pipe.sink.type == "system")
         try:
             report = runner.run(
-                pipe_id, full=full or (full_collect and is_collect), dry_run=dry_run, force=force
+                pipe_id, full=full or (full_collect and is_collect), dry_run=dry, force=force
             )
         except PipeRunError as e:
             if not keep_going:
@@ -252,6 +256,7 @@ def reconcile(
     max_passes: int = DEFAULT_MAX_PASSES,
     full: bool = False,
     full_collect: bool = True,
+    dry_run_shares: bool = False,
     force: bool = False,
     keep_going: bool = False,
     progress: ProgressFn | None = None,
@@ -266,6 +271,7 @@ def reconcile(
         full: make the *first* pass full runs (later passes are incremental).
         full_collect: collect every system in full in the first pass (the nightly batch's
             "collect every system"), so records deleted in a system are noticed.
+        dry_run_shares: shares send nothing and only count what they would send (``plan``).
         force: write past tripped circuit breakers (passed to every run).
         keep_going: record failed pipes in the report instead of raising.
         progress: called before and after every pipe run.
@@ -292,6 +298,7 @@ def reconcile(
                 number=number,
                 full=full and number == 1,
                 full_collect=full_collect and number == 1,
+                dry_run_shares=dry_run_shares,
                 force=force,
                 keep_going=keep_going,
                 progress=progress,

@@ -59,6 +59,20 @@ def reconcile_cmd(
     _sent_table(sent)
 
 
+@cli.command("plan")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def plan_cmd(app: App, as_json: bool) -> None:
+    """What `pipe reconcile` would send to each system; sends nothing, writes nothing."""
+    app.start_systems()
+    report = app.hub.plan()
+    sent = app.hub.sent(report)
+    if as_json:
+        _emit_json({"passes": report.pass_count, "converged": report.converged, "sent": sent})
+        return
+    _sent_table(sent)
+
+
 def _sent_table(sent: dict[str, dict[str, dict[str, int]]]) -> None:
     _table(
         "sent to each system",
