@@ -23,8 +23,9 @@ from engine.sandbox.server import SandboxServer
 def _serve(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir) if args.state_dir else None
     system = create_system(args.system, state_dir)
-    if args.seed_if_empty is not None and not any(system.count(r) for r in system.resources
-                                                  if r not in ("businesses", "accounts")):
+    if args.seed_if_empty is not None and not any(
+        system.count(r) for r in system.resources if r not in ("businesses", "accounts")
+    ):
         from engine.sandbox.seed import seed_system
 
         seed_system(system, args.seed_if_empty)
@@ -36,8 +37,13 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _on_term)
     if args.ready_file:
         ready = Path(args.ready_file)
-        info = {"system": args.system, "pid": os.getpid(), "port": server.port,
-                "url": server.url, "credentials": system.credentials()}
+        info = {
+            "system": args.system,
+            "pid": os.getpid(),
+            "port": server.port,
+            "url": server.url,
+            "credentials": system.credentials(),
+        }
         tmp = ready.with_name(ready.name + ".tmp")
         tmp.write_text(json.dumps(info), encoding="utf-8")
         os.replace(tmp, ready)
@@ -62,8 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--project", default=".")
         if name == "seed":
             cmd.add_argument("--scale", type=int, default=1)
-            cmd.add_argument("--tpch", type=float, default=None,
-                             help="fill customerp from TPC-H at this scale factor")
+            cmd.add_argument(
+                "--tpch",
+                type=float,
+                default=None,
+                help="fill customerp from TPC-H at this scale factor",
+            )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)

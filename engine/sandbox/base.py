@@ -355,8 +355,9 @@ class SandboxSystem(ABC):
         return None if self.state_dir is None else self.state_dir / f"{resource}{suffix}"
 
     def _counters(self, resource: str) -> dict[str, int]:
-        return {k: v for k, v in self._next_id.items()
-                if k == resource or k.startswith(resource + ".")}
+        return {
+            k: v for k, v in self._next_id.items() if k == resource or k.startswith(resource + ".")
+        }
 
     def _journal(self, resource: str, entry: dict[str, Any]) -> None:
         """Append one change to ``<resource>.journal`` (JSON lines); compact when it grows.

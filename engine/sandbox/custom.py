@@ -65,8 +65,7 @@ def iso_micro(moment: datetime) -> str:
 
 def money(value: Any) -> Decimal:
     """A money amount rounded half-up to 2 decimals (input may be int, float or string)."""
-    return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"),
-                                                                    ROUND_HALF_UP)
+    return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 class CustomSystem(SandboxSystem):
@@ -108,8 +107,9 @@ class CustomSystem(SandboxSystem):
 
     def credentials(self) -> dict[str, Any]:
         value = f"{self.auth_scheme} {self.token}" if self.auth_scheme else self.token
-        header = "-".join(p.capitalize() if p != "api" else "API"
-                          for p in self.auth_header.split("-"))
+        header = "-".join(
+            p.capitalize() if p != "api" else "API" for p in self.auth_header.split("-")
+        )
         return {"token": self.token, "headers": {header: value}}
 
     def make_id(self, resource: str) -> Any:
@@ -134,8 +134,9 @@ class CustomSystem(SandboxSystem):
 
     def handle(self, req: Request) -> Response:
         if not self._authorised(req):
-            return Response(401, {"error": "unauthorized: missing or invalid credentials",
-                                  "field": None})
+            return Response(
+                401, {"error": "unauthorized: missing or invalid credentials", "field": None}
+            )
         try:
             with self.lock:
                 return self._route(req)
@@ -158,8 +159,9 @@ class CustomSystem(SandboxSystem):
             if req.method == "GET":
                 return Response(200, self._list(req, resource))
             if req.method == "POST":
-                return Response(201, self._render(resource, self._create(resource,
-                                                                         self._body(req))))
+                return Response(
+                    201, self._render(resource, self._create(resource, self._body(req)))
+                )
             raise _ApiError(405, f"method {req.method} not allowed on /{resource}")
         rec = self.get(resource, self._parse_key(resource, parts[1]))
         if rec is None:
@@ -167,8 +169,9 @@ class CustomSystem(SandboxSystem):
         if req.method == "GET":
             return Response(200, self._render(resource, rec))
         if req.method == "PATCH":
-            return Response(200, self._render(resource, self._update(resource, rec,
-                                                                     self._body(req))))
+            return Response(
+                200, self._render(resource, self._update(resource, rec, self._body(req)))
+            )
         if req.method == "DELETE":
             self._delete(resource, rec)
             return Response(204)
@@ -202,10 +205,13 @@ class CustomSystem(SandboxSystem):
                 text = since.replace(" ", "+").replace("Z", "+00:00")  # an unencoded "+"
                 cutoff = iso_micro(datetime.fromisoformat(text))
             except ValueError:
-                raise _ApiError(422, f"updated_since is not an ISO-8601 time: {since}",
-                                "updated_since") from None
-            rows = sorted((r for r in rows if str(r[self.updated_name]) >= cutoff),
-                          key=lambda r: str(r[self.updated_name]))
+                raise _ApiError(
+                    422, f"updated_since is not an ISO-8601 time: {since}", "updated_since"
+                ) from None
+            rows = sorted(
+                (r for r in rows if str(r[self.updated_name]) >= cutoff),
+                key=lambda r: str(r[self.updated_name]),
+            )
         fields = self.specs[resource].fields
         for name, values in req.query.items():
             if name in fields and name not in ("page", "per_page"):
@@ -214,12 +220,16 @@ class CustomSystem(SandboxSystem):
         per_page = min(_int_param(req, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
         total = len(rows)
         pages = max(1, math.ceil(total / per_page))
-        chunk = rows[(page - 1) * per_page: page * per_page]
+        chunk = rows[(page - 1) * per_page : page * per_page]
         data = copy.deepcopy(chunk)
         self.decorate_page(resource, data)
-        return {"data": data, "page": page,
-                "per_page": per_page, "total": total,
-                "next_page": page + 1 if page < pages else None}
+        return {
+            "data": data,
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "next_page": page + 1 if page < pages else None,
+        }
 
     def _render(self, resource: str, rec: dict[str, Any]) -> dict[str, Any]:
         out = copy.deepcopy(rec)
@@ -235,14 +245,16 @@ class CustomSystem(SandboxSystem):
 
     # ---- writing ------------------------------------------------------------------------------
 
-    def _validate(self, resource: str, body: dict[str, Any], current: dict[str, Any],
-                  *, create: bool) -> dict[str, Any]:
+    def _validate(
+        self, resource: str, body: dict[str, Any], current: dict[str, Any], *, create: bool
+    ) -> dict[str, Any]:
         spec = self.specs[resource]
         try:
             changes = validate_fields(spec.fields, body, current, create=create)
             if spec.lines_key and changes.get(spec.lines_key) is not None:
-                changes[spec.lines_key] = self._lines(resource, changes[spec.lines_key],
-                                                      current.get(spec.lines_key) or [])
+                changes[spec.lines_key] = self._lines(
+                    resource, changes[spec.lines_key], current.get(spec.lines_key) or []
+                )
         except FieldError as e:
             raise _ApiError(422, e.message, e.field) from None
         merged = {**current, **changes}
@@ -259,8 +271,9 @@ class CustomSystem(SandboxSystem):
                     raise _ApiError(409, f"{name} {value!r} is already in use", name)
         return changes
 
-    def _lines(self, resource: str, lines: list[Any], old: list[dict[str, Any]]
-               ) -> list[dict[str, Any]]:
+    def _lines(
+        self, resource: str, lines: list[Any], old: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         spec = self.specs[resource]
         known = {line[self.id_name]: line for line in old}
         out = []
@@ -271,8 +284,7 @@ class CustomSystem(SandboxSystem):
             if line_id is not None and line_id not in known:
                 raise FieldError(str(spec.lines_key), f"no such line: {line_id}")
             base = dict(known[line_id]) if line_id is not None else {}
-            line = {**base, **validate_fields(spec.line_fields, raw, base,
-                                              create=line_id is None)}
+            line = {**base, **validate_fields(spec.line_fields, raw, base, create=line_id is None)}
             for ref in ("product_id", "ProductId"):
                 if line.get(ref) is not None and self.get("products", line[ref]) is None:
                     raise FieldError(ref, f"{ref} refers to a missing product: {line[ref]}")
@@ -289,8 +301,7 @@ class CustomSystem(SandboxSystem):
         self.put(resource, rec)
         return rec
 
-    def _update(self, resource: str, rec: dict[str, Any], body: dict[str, Any]
-                ) -> dict[str, Any]:
+    def _update(self, resource: str, rec: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         changes = self._validate(resource, body, rec, create=False)
         new = self.complete_loaded(resource, copy.deepcopy({**rec, **changes}))
         new[self.updated_name] = iso_micro(self.tick())

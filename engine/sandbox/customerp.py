@@ -30,8 +30,12 @@ def _compute_order(system: CustomSystem, order: dict[str, Any]) -> None:
     for n, line in enumerate(order.get("lines") or [], start=1):
         product = system.get("products", line.get("product_id"))
         if product is not None:
-            for dst, src in (("description", "name"), ("unit", "unit"),
-                             ("unit_price", "sales_price"), ("vat_rate", "vat_rate")):
+            for dst, src in (
+                ("description", "name"),
+                ("unit", "unit"),
+                ("unit_price", "sales_price"),
+                ("vat_rate", "vat_rate"),
+            ):
                 if line.get(dst) is None:
                     line[dst] = product.get(src)
         line["line_no"] = line.get("line_no") or n
@@ -53,53 +57,94 @@ _ADDRESS = Field("dict")
 
 CUSTOMER = ResourceSpec(
     fields={
-        "id": _RO, "customer_number": _S,
+        "id": _RO,
+        "customer_number": _S,
         "type": Field("str", required=True, choices=("company", "person")),
-        "name": Field("str", required=True), "org_number": _S, "vat_number": _S, "email": _S,
-        "phone": _S, "website": _S, "contact_person": Field("dict"),
-        "invoice_address": _ADDRESS, "delivery_address": _ADDRESS,
-        "currency": Field("currency", "NOK"), "payment_terms_days": Field("int", 14),
-        "credit_limit": Field("money"), "language": _S, "is_active": Field("bool", True),
-        "notes": _S, **_STAMPS,
+        "name": Field("str", required=True),
+        "org_number": _S,
+        "vat_number": _S,
+        "email": _S,
+        "phone": _S,
+        "website": _S,
+        "contact_person": Field("dict"),
+        "invoice_address": _ADDRESS,
+        "delivery_address": _ADDRESS,
+        "currency": Field("currency", "NOK"),
+        "payment_terms_days": Field("int", 14),
+        "credit_limit": Field("money"),
+        "language": _S,
+        "is_active": Field("bool", True),
+        "notes": _S,
+        **_STAMPS,
     },
     unique=("customer_number",),
     compute=_compute_customer,
 )
 CONTACT = ResourceSpec(
     fields={
-        "id": _RO, "customer_id": Field("int"), "first_name": Field("str", required=True),
-        "last_name": _S, "email": _S, "phone": _S, **_STAMPS,
+        "id": _RO,
+        "customer_id": Field("int"),
+        "first_name": Field("str", required=True),
+        "last_name": _S,
+        "email": _S,
+        "phone": _S,
+        **_STAMPS,
     },
     refs={"customer_id": "customers"},
 )
 PRODUCT = ResourceSpec(
     fields={
-        "id": _RO, "product_code": Field("str", required=True),
-        "name": Field("str", required=True), "description": _S,
+        "id": _RO,
+        "product_code": Field("str", required=True),
+        "name": Field("str", required=True),
+        "description": _S,
         "product_type": Field("str", "goods", choices=("goods", "service")),
-        "unit": Field("str", "pcs"), "sales_price": Field("money", required=True),
-        "cost_price": Field("money"), "currency": Field("currency", "NOK"),
-        "vat_rate": Field("money", 25), "ean": _S, "income_account": Field("str", "3000"),
-        "is_active": Field("bool", True), **_STAMPS,
+        "unit": Field("str", "pcs"),
+        "sales_price": Field("money", required=True),
+        "cost_price": Field("money"),
+        "currency": Field("currency", "NOK"),
+        "vat_rate": Field("money", 25),
+        "ean": _S,
+        "income_account": Field("str", "3000"),
+        "is_active": Field("bool", True),
+        **_STAMPS,
     },
     unique=("product_code",),
     archive=("is_active", False),
 )
 ORDER = ResourceSpec(
     fields={
-        "id": _RO, "order_number": _RO, "customer_id": Field("int", required=True),
-        "order_date": Field("date", required=True), "due_date": Field("date"),
-        "delivery_date": Field("date"), "customer_reference": _S, "our_reference": _S,
-        "currency": Field("currency", required=True), "payment_terms_days": Field("int"),
+        "id": _RO,
+        "order_number": _RO,
+        "customer_id": Field("int", required=True),
+        "order_date": Field("date", required=True),
+        "due_date": Field("date"),
+        "delivery_date": Field("date"),
+        "customer_reference": _S,
+        "our_reference": _S,
+        "currency": Field("currency", required=True),
+        "payment_terms_days": Field("int"),
         "status": Field("str", "draft", choices=("draft", "confirmed", "invoiced", "cancelled")),
-        "lines": Field("list", required=True), "amount_excl_vat": _RO, "vat_amount": _RO,
-        "amount_incl_vat": _RO, "notes": _S, "delivery_address": _ADDRESS, **_STAMPS,
+        "lines": Field("list", required=True),
+        "amount_excl_vat": _RO,
+        "vat_amount": _RO,
+        "amount_incl_vat": _RO,
+        "notes": _S,
+        "delivery_address": _ADDRESS,
+        **_STAMPS,
     },
     lines_key="lines",
     line_fields={
-        "id": _RO, "line_no": Field("int"), "product_id": Field("int"), "description": _S,
-        "quantity": Field("num", 1), "unit": _S, "unit_price": Field("money"),
-        "discount_percent": Field("num", 0), "vat_rate": Field("num"), "line_amount": _RO,
+        "id": _RO,
+        "line_no": Field("int"),
+        "product_id": Field("int"),
+        "description": _S,
+        "quantity": Field("num", 1),
+        "unit": _S,
+        "unit_price": Field("money"),
+        "discount_percent": Field("num", 0),
+        "vat_rate": Field("num"),
+        "line_amount": _RO,
     },
     refs={"customer_id": "customers"},
     compute=_compute_order,
@@ -112,7 +157,10 @@ class CustomerpSandbox(CustomSystem):
     system_id: ClassVar[str] = "customerp"
     resources: ClassVar[tuple[str, ...]] = ("customers", "contacts", "products", "orders")
     specs: ClassVar[dict[str, ResourceSpec]] = {
-        "customers": CUSTOMER, "contacts": CONTACT, "products": PRODUCT, "orders": ORDER,
+        "customers": CUSTOMER,
+        "contacts": CONTACT,
+        "products": PRODUCT,
+        "orders": ORDER,
     }
     auth_header: ClassVar[str] = "x-api-key"
     auth_scheme: ClassVar[str] = ""

@@ -31,12 +31,15 @@ def _compute_order(system: CustomSystem, order: dict[str, Any]) -> None:
             if line.get("name") is None:
                 line["name"] = product.get("name")
             if line.get("price") is None:
-                line["price"] = system.amount(product.get("sale_price")
-                                              or product.get("regular_price"))
-        rate = TAX_RATES.get(str((product or {}).get("tax_class") or "standard"),
-                             TAX_RATES["standard"])
+                line["price"] = system.amount(
+                    product.get("sale_price") or product.get("regular_price")
+                )
+        rate = TAX_RATES.get(
+            str((product or {}).get("tax_class") or "standard"), TAX_RATES["standard"]
+        )
         net = money(line.get("price")) * int(line.get("quantity") or 0) - money(
-            line.get("discount"))
+            line.get("discount")
+        )
         tax = money(net * rate)
         line["tax"], line["total"] = system.amount(tax), system.amount(net + tax)
         discount_total += money(line.get("discount"))
@@ -54,42 +57,76 @@ _ADDRESS = Field("dict")
 
 CUSTOMER = ResourceSpec(
     fields={
-        "id": _RO, "email": Field("str", required=True), "first_name": _S, "last_name": _S,
-        "company_name": _S, "vat_number": _S, "phone": _S, "billing": _ADDRESS,
-        "shipping": _ADDRESS, "accepts_marketing": Field("bool", False),
-        "orders_count": _RO, "total_spent": _RO, **_STAMPS,
+        "id": _RO,
+        "email": Field("str", required=True),
+        "first_name": _S,
+        "last_name": _S,
+        "company_name": _S,
+        "vat_number": _S,
+        "phone": _S,
+        "billing": _ADDRESS,
+        "shipping": _ADDRESS,
+        "accepts_marketing": Field("bool", False),
+        "orders_count": _RO,
+        "total_spent": _RO,
+        **_STAMPS,
     },
     unique=("email",),
 )
 PRODUCT = ResourceSpec(
     fields={
-        "id": _RO, "sku": Field("str", required=True), "name": Field("str", required=True),
-        "description": _S, "short_description": _S,
-        "regular_price": Field("money", required=True), "sale_price": Field("money"),
+        "id": _RO,
+        "sku": Field("str", required=True),
+        "name": Field("str", required=True),
+        "description": _S,
+        "short_description": _S,
+        "regular_price": Field("money", required=True),
+        "sale_price": Field("money"),
         "currency": Field("any", SHOP_CURRENCY, read_only=True),
         "status": Field("str", "publish", choices=("draft", "publish", "archived")),
         "type": Field("str", "physical", choices=("physical", "digital", "service")),
         "tax_class": Field("str", "standard", choices=("standard", "reduced", "zero")),
-        "stock_quantity": Field("int"), "weight": Field("num"), **_STAMPS,
+        "stock_quantity": Field("int"),
+        "weight": Field("num"),
+        **_STAMPS,
     },
     unique=("sku",),
     archive=("status", "archived"),
 )
 ORDER = ResourceSpec(
     fields={
-        "id": _RO, "order_number": _RO, "customer_id": Field("int", required=True),
-        "status": Field("str", "pending", choices=(
-            "pending", "processing", "on-hold", "completed", "cancelled", "refunded")),
-        "currency": Field("currency", required=True), "billing": _ADDRESS,
-        "shipping": _ADDRESS, "line_items": Field("list", required=True),
-        "shipping_total": Field("money", "0.00"), "discount_total": _RO, "total_tax": _RO,
-        "total": _RO, "customer_note": _S, "payment_method": _S, "paid_at": _S, **_STAMPS,
+        "id": _RO,
+        "order_number": _RO,
+        "customer_id": Field("int", required=True),
+        "status": Field(
+            "str",
+            "pending",
+            choices=("pending", "processing", "on-hold", "completed", "cancelled", "refunded"),
+        ),
+        "currency": Field("currency", required=True),
+        "billing": _ADDRESS,
+        "shipping": _ADDRESS,
+        "line_items": Field("list", required=True),
+        "shipping_total": Field("money", "0.00"),
+        "discount_total": _RO,
+        "total_tax": _RO,
+        "total": _RO,
+        "customer_note": _S,
+        "payment_method": _S,
+        "paid_at": _S,
+        **_STAMPS,
     },
     lines_key="line_items",
     line_fields={
-        "id": _RO, "product_id": Field("int"), "sku": _RO, "name": _S,
-        "quantity": Field("int", 1), "price": Field("money"), "discount": Field("money", "0.00"),
-        "tax": _RO, "total": _RO,
+        "id": _RO,
+        "product_id": Field("int"),
+        "sku": _RO,
+        "name": _S,
+        "quantity": Field("int", 1),
+        "price": Field("money"),
+        "discount": Field("money", "0.00"),
+        "tax": _RO,
+        "total": _RO,
     },
     refs={"customer_id": "customers"},
     compute=_compute_order,
@@ -102,7 +139,9 @@ class CustomwebshopSandbox(CustomSystem):
     system_id: ClassVar[str] = "customwebshop"
     resources: ClassVar[tuple[str, ...]] = ("customers", "products", "orders")
     specs: ClassVar[dict[str, ResourceSpec]] = {
-        "customers": CUSTOMER, "products": PRODUCT, "orders": ORDER,
+        "customers": CUSTOMER,
+        "products": PRODUCT,
+        "orders": ORDER,
     }
     money_as_string: ClassVar[bool] = True
     auth_header: ClassVar[str] = "authorization"

@@ -48,64 +48,156 @@ _NAMES = {"customers": "Customer", "contacts": "Contact", "invoices": "Invoice",
 
 _S, _RO = Field("str"), Field("any", read_only=True)
 _TIMESTAMPS = {"created_at": _RO, "updated_at": _RO}
-_ADDRESS = {"address1": _S, "address2": _S, "city": _S, "state": _S, "postal_code": _S,
-            "country": Field("country")}
+_ADDRESS = {
+    "address1": _S,
+    "address2": _S,
+    "city": _S,
+    "state": _S,
+    "postal_code": _S,
+    "country": Field("country"),
+}
 
 CUSTOMER_FIELDS: dict[str, Field] = {
-    "id": _RO, "object": _RO, "name": Field("str", required=True), "number": _S, "email": _S,
+    "id": _RO,
+    "object": _RO,
+    "name": Field("str", required=True),
+    "number": _S,
+    "email": _S,
     "type": Field("str", "company", choices=("company", "person")),
-    "autopay": Field("bool", False), "autopay_delay_days": Field("int"),
-    "payment_terms": _S, "payment_source": _RO, "attention_to": _S, **_ADDRESS,
-    "language": _S, "currency": Field("currency"), "chase": Field("bool", True),
-    "chasing_cadence": Field("int"), "next_chase_step": Field("int"), "phone": _S,
-    "credit_hold": Field("bool", False), "credit_limit": Field("num"), "owner": Field("int"),
-    "taxable": Field("bool", True), "taxes": Field("list", []), "tax_id": _S,
-    "avalara_entity_use_code": _S, "avalara_exemption_number": _S,
-    "parent_customer": Field("int"), "notes": _S, "sign_up_page": Field("int"),
-    "sign_up_url": _RO, "statement_pdf_url": _RO, "ach_gateway": Field("int"),
-    "cc_gateway": Field("int"), "disabled_payment_methods": Field("list", []),
-    "metadata": Field("dict", {}), "active": Field("any", True, read_only=True), **_TIMESTAMPS,
+    "autopay": Field("bool", False),
+    "autopay_delay_days": Field("int"),
+    "payment_terms": _S,
+    "payment_source": _RO,
+    "attention_to": _S,
+    **_ADDRESS,
+    "language": _S,
+    "currency": Field("currency"),
+    "chase": Field("bool", True),
+    "chasing_cadence": Field("int"),
+    "next_chase_step": Field("int"),
+    "phone": _S,
+    "credit_hold": Field("bool", False),
+    "credit_limit": Field("num"),
+    "owner": Field("int"),
+    "taxable": Field("bool", True),
+    "taxes": Field("list", []),
+    "tax_id": _S,
+    "avalara_entity_use_code": _S,
+    "avalara_exemption_number": _S,
+    "parent_customer": Field("int"),
+    "notes": _S,
+    "sign_up_page": Field("int"),
+    "sign_up_url": _RO,
+    "statement_pdf_url": _RO,
+    "ach_gateway": Field("int"),
+    "cc_gateway": Field("int"),
+    "disabled_payment_methods": Field("list", []),
+    "metadata": Field("dict", {}),
+    "active": Field("any", True, read_only=True),
+    **_TIMESTAMPS,
 }
 CONTACT_FIELDS: dict[str, Field] = {
-    "id": _RO, "object": _RO, "name": Field("str", required=True), "title": _S, "email": _S,
-    "phone": _S, "primary": Field("bool", False), "sms_enabled": Field("bool", False),
-    "department": _S, **_ADDRESS, **_TIMESTAMPS,
+    "id": _RO,
+    "object": _RO,
+    "name": Field("str", required=True),
+    "title": _S,
+    "email": _S,
+    "phone": _S,
+    "primary": Field("bool", False),
+    "sms_enabled": Field("bool", False),
+    "department": _S,
+    **_ADDRESS,
+    **_TIMESTAMPS,
 }
 ITEM_FIELDS: dict[str, Field] = {
-    "id": _S, "object": _RO, "name": Field("str", required=True),
-    "currency": Field("currency", DEFAULT_CURRENCY), "unit_cost": Field("num", 0),
-    "description": _S, "type": _S, "taxable": Field("bool", True),
-    "taxes": Field("any", [], read_only=True), "avalara_tax_code": _S,
-    "avalara_location_code": _S, "gl_account": _S, "discountable": Field("bool", True),
-    "metadata": Field("dict", {}), **_TIMESTAMPS,
+    "id": _S,
+    "object": _RO,
+    "name": Field("str", required=True),
+    "currency": Field("currency", DEFAULT_CURRENCY),
+    "unit_cost": Field("num", 0),
+    "description": _S,
+    "type": _S,
+    "taxable": Field("bool", True),
+    "taxes": Field("any", [], read_only=True),
+    "avalara_tax_code": _S,
+    "avalara_location_code": _S,
+    "gl_account": _S,
+    "discountable": Field("bool", True),
+    "metadata": Field("dict", {}),
+    **_TIMESTAMPS,
 }
-ITEM_CREATE_ONLY = ("id", "currency", "unit_cost", "taxable", "avalara_tax_code",
-                    "avalara_location_code", "gl_account", "discountable")
+ITEM_CREATE_ONLY = (
+    "id",
+    "currency",
+    "unit_cost",
+    "taxable",
+    "avalara_tax_code",
+    "avalara_location_code",
+    "gl_account",
+    "discountable",
+)
 INVOICE_FIELDS: dict[str, Field] = {
-    "id": _RO, "object": _RO, "customer": Field("int", required=True),
-    "name": Field("str", "Invoice"), "number": _S, "autopay": Field("bool", False),
-    "currency": Field("currency"), "draft": Field("bool", False), "closed": Field("bool", False),
-    "sent": Field("bool", False), "paid": Field("any", False, read_only=True),
-    "status": _RO, "attempt_count": Field("any", 0, read_only=True),
-    "next_payment_attempt": _RO, "subscription": _RO, "date": Field("int"),
-    "due_date": Field("int"), "payment_terms": _S, "purchase_order": _S,
-    "items": Field("list", []), "notes": _S, "subtotal": _RO,
-    "discounts": Field("list", []), "taxes": Field("list", []), "total": _RO, "balance": _RO,
-    "ship_to": Field("dict"), "payment_plan": _RO, "url": _RO, "payment_url": _RO,
-    "pdf_url": _RO, "metadata": Field("dict", {}), "attachments": Field("list", []),
-    "disabled_payment_methods": Field("list", []), "calculate_taxes": Field("bool"),
+    "id": _RO,
+    "object": _RO,
+    "customer": Field("int", required=True),
+    "name": Field("str", "Invoice"),
+    "number": _S,
+    "autopay": Field("bool", False),
+    "currency": Field("currency"),
+    "draft": Field("bool", False),
+    "closed": Field("bool", False),
+    "sent": Field("bool", False),
+    "paid": Field("any", False, read_only=True),
+    "status": _RO,
+    "attempt_count": Field("any", 0, read_only=True),
+    "next_payment_attempt": _RO,
+    "subscription": _RO,
+    "date": Field("int"),
+    "due_date": Field("int"),
+    "payment_terms": _S,
+    "purchase_order": _S,
+    "items": Field("list", []),
+    "notes": _S,
+    "subtotal": _RO,
+    "discounts": Field("list", []),
+    "taxes": Field("list", []),
+    "total": _RO,
+    "balance": _RO,
+    "ship_to": Field("dict"),
+    "payment_plan": _RO,
+    "url": _RO,
+    "payment_url": _RO,
+    "pdf_url": _RO,
+    "metadata": Field("dict", {}),
+    "attachments": Field("list", []),
+    "disabled_payment_methods": Field("list", []),
+    "calculate_taxes": Field("bool"),
     **_TIMESTAMPS,
 }
 INVOICE_CREATE_ONLY = ("customer", "autopay")
 LINE_FIELDS: dict[str, Field] = {
-    "id": _RO, "object": _RO, "catalog_item": _S, "type": _S, "name": _S, "description": _S,
-    "quantity": Field("num", 1), "unit_cost": Field("num", 0), "amount": _RO,
-    "discountable": Field("bool", True), "discounts": Field("list", []),
-    "taxable": Field("bool", True), "taxes": Field("list", []), "plan": _S,
+    "id": _RO,
+    "object": _RO,
+    "catalog_item": _S,
+    "type": _S,
+    "name": _S,
+    "description": _S,
+    "quantity": Field("num", 1),
+    "unit_cost": Field("num", 0),
+    "amount": _RO,
+    "discountable": Field("bool", True),
+    "discounts": Field("list", []),
+    "taxable": Field("bool", True),
+    "taxes": Field("list", []),
+    "plan": _S,
     "metadata": Field("dict", {}),
 }
-_FIELDS = {"customers": CUSTOMER_FIELDS, "contacts": CONTACT_FIELDS, "items": ITEM_FIELDS,
-           "invoices": INVOICE_FIELDS}
+_FIELDS = {
+    "customers": CUSTOMER_FIELDS,
+    "contacts": CONTACT_FIELDS,
+    "items": ITEM_FIELDS,
+    "invoices": INVOICE_FIELDS,
+}
 _CREATE_ONLY = {"items": ITEM_CREATE_ONLY, "invoices": INVOICE_CREATE_ONLY}
 
 
@@ -123,11 +215,23 @@ class ApiError(Exception):
         return out
 
 
-def _validate(resource: str, body: dict[str, Any], current: dict[str, Any], *,
-              create: bool, fields: dict[str, Field] | None = None) -> dict[str, Any]:
+def _validate(
+    resource: str,
+    body: dict[str, Any],
+    current: dict[str, Any],
+    *,
+    create: bool,
+    fields: dict[str, Field] | None = None,
+) -> dict[str, Any]:
     try:
-        return validate_fields(fields or _FIELDS[resource], body, current, create=create,
-                               create_only=_CREATE_ONLY.get(resource, ()), same=_same)
+        return validate_fields(
+            fields or _FIELDS[resource],
+            body,
+            current,
+            create=create,
+            create_only=_CREATE_ONLY.get(resource, ()),
+            same=_same,
+        )
     except FieldError as e:
         raise ApiError(400, e.message, e.field) from None
 
@@ -159,8 +263,7 @@ def compute_invoice(rec: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The read-only invoice fields: amounts, totals, balance, status, urls, default dates."""
     subtotal = discounts = taxes = 0.0
     for line in rec.get("items") or []:
-        line["quantity"] = _num(line.get("quantity", 1) if line.get("quantity") is not None
-                                else 1)
+        line["quantity"] = _num(line.get("quantity", 1) if line.get("quantity") is not None else 1)
         line["unit_cost"] = _num(line.get("unit_cost") or 0)
         line["amount"] = _money(line["quantity"] * line["unit_cost"])
         subtotal += line["amount"]
@@ -187,11 +290,19 @@ def compute_invoice(rec: dict[str, Any], now: datetime) -> dict[str, Any]:
         status = "sent" if rec.get("sent") else "not_sent"
     currency = rec.get("currency")
     base = f"https://sandbox.invoiced.local/invoices/{rec.get('id')}"
-    return {"subtotal": _money(subtotal), "total": total, "date": date, "due_date": due,
-            "balance": 0 if voided or paid else total, "paid": paid, "status": status,
-            "currency": currency.lower() if isinstance(currency, str) else DEFAULT_CURRENCY,
-            "url": base, "payment_url": base + "/payment", "pdf_url": base + "/pdf"}
-
+    return {
+        "subtotal": _money(subtotal),
+        "total": total,
+        "date": date,
+        "due_date": due,
+        "balance": 0 if voided or paid else total,
+        "paid": paid,
+        "status": status,
+        "currency": currency.lower() if isinstance(currency, str) else DEFAULT_CURRENCY,
+        "url": base,
+        "payment_url": base + "/payment",
+        "pdf_url": base + "/pdf",
+    }
 
 
 class _TokenBucket:
@@ -245,20 +356,25 @@ class InvoicedSandbox(SandboxSystem):
     def handle(self, req: Request) -> Response:
         key = self._api_key_of(req)
         if key != self.api_key:
-            return Response(401, {"type": "authentication_error",
-                                  "message": "Invalid API key"})
+            return Response(401, {"type": "authentication_error", "message": "Invalid API key"})
         if not self._bucket.allow(key):
-            return Response(429, {"type": "rate_limit_error",
-                                  "message": "Too many requests. Please slow down."},
-                            {"Retry-After": "1"})
+            return Response(
+                429,
+                {"type": "rate_limit_error", "message": "Too many requests. Please slow down."},
+                {"Retry-After": "1"},
+            )
         idem = req.headers.get("idempotency-key") if req.method == "POST" else None
         fingerprint = f"{req.path}\n{req.body!r}"
         with self.lock:
             if idem and idem in self._idempotent:
                 seen, resp = self._idempotent[idem]
                 if seen != fingerprint:
-                    return Response(400, ApiError(400, "This idempotency key was already used "
-                                                  "with a different request").body())
+                    return Response(
+                        400,
+                        ApiError(
+                            400, "This idempotency key was already used with a different request"
+                        ).body(),
+                    )
                 return resp  # a retry of a request that already succeeded: same answer
             try:
                 resp = self._route(req)
@@ -291,8 +407,9 @@ class InvoicedSandbox(SandboxSystem):
             if parts[2] != "contacts" or len(parts) > 4:
                 raise ApiError(404, "Endpoint does not exist")
             customer = self._find("customers", parts[1])
-            return self._collection(req, "contacts", parts[3] if len(parts) == 4 else None,
-                                    customer["id"])
+            return self._collection(
+                req, "contacts", parts[3] if len(parts) == 4 else None, customer["id"]
+            )
         if resource == "invoices" and len(parts) == 3 and parts[2] == "void":
             if method != "POST":
                 raise ApiError(405, "Method not allowed")
@@ -301,8 +418,9 @@ class InvoicedSandbox(SandboxSystem):
             raise ApiError(404, "Endpoint does not exist")
         return self._collection(req, resource, parts[1] if len(parts) == 2 else None, None)
 
-    def _collection(self, req: Request, resource: str, key: str | None,
-                    parent: int | None) -> Response:
+    def _collection(
+        self, req: Request, resource: str, key: str | None, parent: int | None
+    ) -> Response:
         method = req.method
         if key is None:
             if method == "GET":
@@ -315,8 +433,9 @@ class InvoicedSandbox(SandboxSystem):
         if method == "GET":
             return Response(200, self._render(resource, rec))
         if method == "PATCH":
-            return Response(200, self._render(resource, self._update(resource, rec,
-                                                                     self._body(req))))
+            return Response(
+                200, self._render(resource, self._update(resource, rec, self._body(req)))
+            )
         if method == "DELETE":
             self._delete(resource, rec)
             return Response(204)
@@ -358,7 +477,7 @@ class InvoicedSandbox(SandboxSystem):
         per_page = min(self._int_param(req, "per_page", MAX_PER_PAGE, minimum=1), MAX_PER_PAGE)
         total = len(rows)
         last = max(1, math.ceil(total / per_page))
-        chunk = rows[(page - 1) * per_page: page * per_page]
+        chunk = rows[(page - 1) * per_page : page * per_page]
         headers = {"X-Total-Count": str(total), "Link": self._links(req, page, per_page, last)}
         return Response(200, [self._render(resource, r) for r in chunk], headers)
 
@@ -385,21 +504,30 @@ class InvoicedSandbox(SandboxSystem):
         for name, values in req.query.items():
             for prefix, nested in (("filter[", False), ("metadata[", True)):
                 if name.startswith(prefix) and name.endswith("]"):
-                    field, want = name[len(prefix):-1], values[0]
-                    rows = [r for r in rows if _matches(
-                        (r.get("metadata") or {}).get(field) if nested else r.get(field), want)]
+                    field, want = name[len(prefix) : -1], values[0]
+                    rows = [
+                        r
+                        for r in rows
+                        if _matches(
+                            (r.get("metadata") or {}).get(field) if nested else r.get(field), want
+                        )
+                    ]
         sort = (req.param("sort") or "").strip()
         if sort:
             field, _, direction = sort.partition(" ")
-            rows = sorted(rows, key=lambda r: _sort_key(r.get(field)),
-                          reverse=direction.strip().lower() == "desc")
+            rows = sorted(
+                rows,
+                key=lambda r: _sort_key(r.get(field)),
+                reverse=direction.strip().lower() == "desc",
+            )
         return rows
 
     @staticmethod
     def _links(req: Request, page: int, per_page: int, last: int) -> str:
         host = req.headers.get("host", "127.0.0.1")
-        base_query = [(k, v) for k, vs in req.query.items() for v in vs
-                      if k not in ("page", "per_page")]
+        base_query = [
+            (k, v) for k, vs in req.query.items() for v in vs if k not in ("page", "per_page")
+        ]
 
         def url(p: int) -> str:
             query = urlencode([*base_query, ("page", p), ("per_page", per_page)])
@@ -483,8 +611,9 @@ class InvoicedSandbox(SandboxSystem):
             return
         for other in self.all("customers"):
             if other.get("number") == number and other["id"] != rec["id"]:
-                raise ApiError(400, f"The given customer number '{number}' has already been "
-                               "taken", "number")
+                raise ApiError(
+                    400, f"The given customer number '{number}' has already been taken", "number"
+                )
 
     def _fill_invoice(self, rec: dict[str, Any], items: Any, old: dict[str, Any]) -> None:
         customer = self.get("customers", rec.get("customer"))
@@ -510,15 +639,21 @@ class InvoicedSandbox(SandboxSystem):
             if line_id is not None and line_id not in known:
                 raise ApiError(400, f"No such line item: {line_id}", "items")
             base = dict(known[line_id]) if line_id is not None else {}
-            line = {**base, **_validate("lines", raw, base, create=line_id is None,
-                                        fields=LINE_FIELDS)}
+            line = {
+                **base,
+                **_validate("lines", raw, base, create=line_id is None, fields=LINE_FIELDS),
+            }
             catalog = line.get("catalog_item")
             if catalog is not None and line_id is None:
                 item = self.get("items", catalog)
                 if item is None:
                     raise ApiError(400, f"No such item: {catalog}", "items")
-                for src, dst in (("name", "name"), ("unit_cost", "unit_cost"),
-                                 ("type", "type"), ("description", "description")):
+                for src, dst in (
+                    ("name", "name"),
+                    ("unit_cost", "unit_cost"),
+                    ("type", "type"),
+                    ("description", "description"),
+                ):
                     if line.get(dst) is None:
                         line[dst] = item.get(src)
             if line_id is None:
@@ -546,8 +681,12 @@ class InvoicedSandbox(SandboxSystem):
         for key in ("currency",):
             if isinstance(record.get(key), str):
                 record[key] = record[key].lower()
-        record["object"] = {"customers": "customer", "contacts": "contact",
-                            "items": "item", "invoices": "invoice"}[resource]
+        record["object"] = {
+            "customers": "customer",
+            "contacts": "contact",
+            "items": "item",
+            "invoices": "invoice",
+        }[resource]
         if record.get("created_at") is None:
             record["created_at"] = now
         if record.get("updated_at") is None:
@@ -556,7 +695,9 @@ class InvoicedSandbox(SandboxSystem):
             if record.get("number") is None:
                 record["number"] = f"CUST-{record['id']:05d}"
             record.setdefault("active", True)
-            record["statement_pdf_url"] = f"https://sandbox.invoiced.local/statements/{record['id']}"
+            record["statement_pdf_url"] = (
+                f"https://sandbox.invoiced.local/statements/{record['id']}"
+            )
         if resource == "invoices" and record.get("id") is not None:
             if record.get("number") is None:
                 record["number"] = f"INV-{record['id']:05d}"

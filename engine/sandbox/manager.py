@@ -49,7 +49,10 @@ SYSTEMS: dict[str, str] = {
     "wave": "engine.sandbox.wave:WaveSandbox",
 }
 DEFAULT_PORTS: dict[str, int] = {
-    "customwebshop": 18101, "customerp": 18102, "invoiced": 18103, "customcrm": 18104,
+    "customwebshop": 18101,
+    "customerp": 18102,
+    "invoiced": 18103,
+    "customcrm": 18104,
     "wave": 18105,
 }
 REGISTRY = "sandboxes.json"
@@ -124,8 +127,9 @@ def _healthy(url: str, system_id: str, timeout: float = 1.0) -> bool:
 class SandboxManager:
     """The sandboxes of one project; every method is safe to call from several processes."""
 
-    def __init__(self, project_dir: Path, state_dir: Path | None = None, *,
-                 default_ports: bool = True) -> None:
+    def __init__(
+        self, project_dir: Path, state_dir: Path | None = None, *, default_ports: bool = True
+    ) -> None:
         self.project_dir = Path(project_dir)
         self.state_dir = Path(state_dir) if state_dir else self.project_dir / "datasets" / "sandbox"
         self.default_ports = default_ports
@@ -158,8 +162,9 @@ class SandboxManager:
         chosen = list(SYSTEMS) if systems is None else list(systems)
         unknown = [s for s in chosen if s not in SYSTEMS]
         if unknown:
-            raise KeyError(f"unknown sandbox system(s) {', '.join(unknown)}; "
-                           f"known: {', '.join(SYSTEMS)}")
+            raise KeyError(
+                f"unknown sandbox system(s) {', '.join(unknown)}; known: {', '.join(SYSTEMS)}"
+            )
         return chosen
 
     # ---- the commands -------------------------------------------------------------------------
@@ -175,13 +180,18 @@ class SandboxManager:
             creds = entry.get("credentials")
             if creds is None:
                 creds = create_system(system_id, None).credentials()
-            out[system_id] = {"url": url if running else None, "running": running,
-                              "pid": pid if running else None,
-                              "port": entry.get("port") if running else None, **creds}
+            out[system_id] = {
+                "url": url if running else None,
+                "running": running,
+                "pid": pid if running else None,
+                "port": entry.get("port") if running else None,
+                **creds,
+            }
         return out
 
-    def start(self, systems: Iterable[str] | None = None, *,
-              seed_if_empty: int | None = 1) -> dict[str, dict[str, Any]]:
+    def start(
+        self, systems: Iterable[str] | None = None, *, seed_if_empty: int | None = 1
+    ) -> dict[str, dict[str, Any]]:
         """Start the selected systems that are not running; answer ``status()`` of them."""
         chosen = self._selected(systems)
         with self._locked() as registry:
@@ -198,19 +208,35 @@ class SandboxManager:
             port = 0
         ready = self.state_dir / f".{system_id}.ready.json"
         ready.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "engine.sandbox", "serve", "--system", system_id,
-               "--port", str(port), "--state-dir", str(self.state_dir),
-               "--ready-file", str(ready)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "engine.sandbox",
+            "serve",
+            "--system",
+            system_id,
+            "--port",
+            str(port),
+            "--state-dir",
+            str(self.state_dir),
+            "--ready-file",
+            str(ready),
+        ]
         if seed_if_empty is not None:
             cmd += ["--seed-if-empty", str(seed_if_empty)]
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root,
-                                                        env.get("PYTHONPATH")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         log = open(self.state_dir / f"{system_id}.log", "ab")  # noqa: SIM115 - child owns it
         try:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                    env=env, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
         finally:
             log.close()
         deadline = time.monotonic() + START_TIMEOUT
@@ -226,8 +252,9 @@ class SandboxManager:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
-        raise RuntimeError(f"sandbox {system_id} did not start; see "
-                           f"{self.state_dir / (system_id + '.log')}")
+        raise RuntimeError(
+            f"sandbox {system_id} did not start; see {self.state_dir / (system_id + '.log')}"
+        )
 
     def stop(self, systems: Iterable[str] | None = None) -> list[str]:
         """Stop the selected systems this project started; answer the ids that were stopped."""
@@ -263,9 +290,12 @@ class SandboxManager:
         counts: dict[str, dict[str, int]] = {}
         for system_id, info in self.status(systems).items():
             if info["running"]:
-                req = Request(info["url"] + "/_sandbox/seed", method="POST",
-                              data=json.dumps({"scale": scale}).encode(),
-                              headers={"Content-Type": "application/json"})
+                req = Request(
+                    info["url"] + "/_sandbox/seed",
+                    method="POST",
+                    data=json.dumps({"scale": scale}).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
                 with urlopen(req, timeout=120) as resp:
                     counts[system_id] = json.loads(resp.read())["records"]
             else:
@@ -273,7 +303,6 @@ class SandboxManager:
                 seed_system(system, scale)
                 counts[system_id] = {r: system.count(r) for r in system.resources}
         return counts
-
 
     def seed_tpch(self, scale_factor: float) -> dict[str, int]:
         """Replace the Custom ERP's records by TPC-H data (needs ``tpchgen-cli``); counts."""
@@ -283,9 +312,12 @@ class SandboxManager:
 
         info = self.status(["customerp"])["customerp"]
         if info["running"]:
-            req = Request(info["url"] + "/_sandbox/seed", method="POST",
-                          data=json.dumps({"tpch_sf": scale_factor}).encode(),
-                          headers={"Content-Type": "application/json"})
+            req = Request(
+                info["url"] + "/_sandbox/seed",
+                method="POST",
+                data=json.dumps({"tpch_sf": scale_factor}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
             with urlopen(req, timeout=3600) as resp:
                 counts: dict[str, int] = json.loads(resp.read())["records"]
                 return counts
@@ -313,9 +345,13 @@ def _terminate(pid: int) -> None:
 
 
 @contextlib.contextmanager
-def ensure_running(project_dir: Path, systems: Iterable[str] | None = None, *,
-                   state_dir: Path | None = None, default_ports: bool = True
-                   ) -> Iterator[dict[str, dict[str, Any]]]:
+def ensure_running(
+    project_dir: Path,
+    systems: Iterable[str] | None = None,
+    *,
+    state_dir: Path | None = None,
+    default_ports: bool = True,
+) -> Iterator[dict[str, dict[str, Any]]]:
     """Run a block with the selected sandboxes up; stop afterwards only what it started.
 
     Yields ``status()`` of the selected systems, so the caller learns URLs and credentials.

@@ -56,8 +56,9 @@ class FaultPlan:
     delay_ms: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def fail(self, status: int = 500, count: int = 1, *, retry_after: int = 1,
-             after: bool = False) -> None:
+    def fail(
+        self, status: int = 500, count: int = 1, *, retry_after: int = 1, after: bool = False
+    ) -> None:
         """Answer the next ``count`` API requests with ``status`` (e.g. 500, 503, 429).
 
         With ``after=True`` the system handles the request first (a create really happens) and
@@ -66,8 +67,15 @@ class FaultPlan:
         if not 400 <= status <= 599:
             raise ValueError(f"fault status must be 4xx or 5xx, got {status}")
         with self.lock:
-            self.pending.append(_PendingFault("status", max(count, 0), status=status,
-                                              retry_after=max(retry_after, 0), after=after))
+            self.pending.append(
+                _PendingFault(
+                    "status",
+                    max(count, 0),
+                    status=status,
+                    retry_after=max(retry_after, 0),
+                    after=after,
+                )
+            )
 
     def hang(self, count: int = 1, seconds: float = DEFAULT_HANG_SECONDS) -> None:
         """Hold the next ``count`` requests for ``seconds`` (≤ 30), then answer 504."""
@@ -104,9 +112,14 @@ class FaultPlan:
             return {
                 "delay_ms": self.delay_ms,
                 "pending": [
-                    {"kind": f.kind, "remaining": f.remaining, "status": f.status,
-                     "seconds": f.seconds}
-                    for f in self.pending if f.remaining > 0
+                    {
+                        "kind": f.kind,
+                        "remaining": f.remaining,
+                        "status": f.status,
+                        "seconds": f.seconds,
+                    }
+                    for f in self.pending
+                    if f.remaining > 0
                 ],
             }
 
@@ -148,8 +161,10 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         """Serve in a background daemon thread (tests)."""
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"sandbox-{self.system.system_id}",
-            daemon=True, kwargs={"poll_interval": 0.05},
+            target=self._httpd.serve_forever,
+            name=f"sandbox-{self.system.system_id}",
+            daemon=True,
+            kwargs={"poll_interval": 0.05},
         )
         self._thread.start()
         return self
@@ -192,8 +207,11 @@ class SandboxServer:
             if fault.after:
                 self._handle(req)
             headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
-            return Response(fault.status, self.system.error_body(
-                fault.status, f"injected fault: HTTP {fault.status}"), headers)
+            return Response(
+                fault.status,
+                self.system.error_body(fault.status, f"injected fault: HTTP {fault.status}"),
+                headers,
+            )
         return self._handle(req)
 
     def _handle(self, req: Request) -> Response:
@@ -203,7 +221,7 @@ class SandboxServer:
             return Response(500, self.system.error_body(500, f"{type(e).__name__}: {e}"))
 
     def _control(self, req: Request) -> Response:
-        name = req.path[len(CONTROL_PREFIX):].strip("/")
+        name = req.path[len(CONTROL_PREFIX) :].strip("/")
         try:
             body = req.json() or {}
         except ValueError:
@@ -248,12 +266,16 @@ class SandboxServer:
         elif method == "POST":
             try:
                 if "status" in body:
-                    self.faults.fail(int(body["status"]), int(body.get("count", 1)),
-                                     retry_after=int(body.get("retry_after", 1)),
-                                     after=bool(body.get("after", False)))
+                    self.faults.fail(
+                        int(body["status"]),
+                        int(body.get("count", 1)),
+                        retry_after=int(body.get("retry_after", 1)),
+                        after=bool(body.get("after", False)),
+                    )
                 if "timeout" in body:
-                    self.faults.hang(int(body["timeout"]),
-                                     float(body.get("seconds", DEFAULT_HANG_SECONDS)))
+                    self.faults.hang(
+                        int(body["timeout"]), float(body.get("seconds", DEFAULT_HANG_SECONDS))
+                    )
                 if "delay_ms" in body:
                     self.faults.slow(int(body["delay_ms"]))
             except (TypeError, ValueError) as e:
@@ -264,8 +286,7 @@ class SandboxServer:
 
     def _health(self) -> dict[str, Any]:
         counts = {r: self.system.count(r) for r in self.system.resources}
-        return {"status": "ok", "system": self.system.system_id, "url": self.url,
-                "records": counts}
+        return {"status": "ok", "system": self.system.system_id, "url": self.url, "records": counts}
 
 
 def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:

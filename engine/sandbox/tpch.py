@@ -30,11 +30,31 @@ __all__ = ["TABLES", "erp_records", "generate", "seed_tpch"]
 
 TABLES = ("customer", "orders", "lineitem", "part", "nation")
 _COUNTRY = {
-    "ALGERIA": "DZ", "ARGENTINA": "AR", "BRAZIL": "BR", "CANADA": "CA", "EGYPT": "EG",
-    "ETHIOPIA": "ET", "FRANCE": "FR", "GERMANY": "DE", "INDIA": "IN", "INDONESIA": "ID",
-    "IRAN": "IR", "IRAQ": "IQ", "JAPAN": "JP", "JORDAN": "JO", "KENYA": "KE", "MOROCCO": "MA",
-    "MOZAMBIQUE": "MZ", "PERU": "PE", "CHINA": "CN", "ROMANIA": "RO", "SAUDI ARABIA": "SA",
-    "VIETNAM": "VN", "RUSSIA": "RU", "UNITED KINGDOM": "GB", "UNITED STATES": "US",
+    "ALGERIA": "DZ",
+    "ARGENTINA": "AR",
+    "BRAZIL": "BR",
+    "CANADA": "CA",
+    "EGYPT": "EG",
+    "ETHIOPIA": "ET",
+    "FRANCE": "FR",
+    "GERMANY": "DE",
+    "INDIA": "IN",
+    "INDONESIA": "ID",
+    "IRAN": "IR",
+    "IRAQ": "IQ",
+    "JAPAN": "JP",
+    "JORDAN": "JO",
+    "KENYA": "KE",
+    "MOROCCO": "MA",
+    "MOZAMBIQUE": "MZ",
+    "PERU": "PE",
+    "CHINA": "CN",
+    "ROMANIA": "RO",
+    "SAUDI ARABIA": "SA",
+    "VIETNAM": "VN",
+    "RUSSIA": "RU",
+    "UNITED KINGDOM": "GB",
+    "UNITED STATES": "US",
 }
 _STATUS = {"O": "confirmed", "F": "invoiced", "P": "draft"}
 _BASE = datetime(2024, 1, 2, tzinfo=UTC)
@@ -58,9 +78,17 @@ def generate(scale_factor: float, cache_dir: Path) -> Path:
         return out
     out.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [_cli(), "parquet", "-s", f"{scale_factor:g}", f"--tables={','.join(TABLES)}",
-         f"--output-dir={out}", "--overwrite"],
-        check=True, capture_output=True,
+        [
+            _cli(),
+            "parquet",
+            "-s",
+            f"{scale_factor:g}",
+            f"--tables={','.join(TABLES)}",
+            f"--output-dir={out}",
+            "--overwrite",
+        ],
+        check=True,
+        capture_output=True,
     )
     return out
 
@@ -82,49 +110,83 @@ def erp_records(data_dir: Path) -> Records:
     customers = []
     for c in _rows(data_dir, "customer"):
         key, nation = c["c_custkey"], nations[c["c_nationkey"]]
-        customers.append({
-            "id": key, "customer_number": str(100000 + key), "type": "company",
-            "name": c["c_name"], "org_number": f"{900000000 + key:09d}",
-            "email": f"customer{key}@tpch.example", "phone": c["c_phone"],
-            "invoice_address": {"line1": c["c_address"], "line2": None,
-                                "city": nation.title(), "region": None,
-                                "postal_code": None, "country": _COUNTRY[nation]},
-            "currency": "USD", "credit_limit": float(c["c_acctbal"]),
-            "notes": f"{c['c_mktsegment']}: {c['c_comment']}",
-            "created_at": _stamp(key), "updated_at": _stamp(key),
-        })
-    products = [{
-        "id": p["p_partkey"], "product_code": f"P-{p['p_partkey']:08d}", "name": p["p_name"],
-        "description": f"{p['p_type']} ({p['p_container']}, size {p['p_size']})",
-        "product_type": "goods", "unit": "pcs", "sales_price": float(p["p_retailprice"]),
-        "currency": "USD", "vat_rate": 0, "ean": None,
-        "created_at": _stamp(p["p_partkey"]), "updated_at": _stamp(p["p_partkey"]),
-    } for p in _rows(data_dir, "part")]
+        customers.append(
+            {
+                "id": key,
+                "customer_number": str(100000 + key),
+                "type": "company",
+                "name": c["c_name"],
+                "org_number": f"{900000000 + key:09d}",
+                "email": f"customer{key}@tpch.example",
+                "phone": c["c_phone"],
+                "invoice_address": {
+                    "line1": c["c_address"],
+                    "line2": None,
+                    "city": nation.title(),
+                    "region": None,
+                    "postal_code": None,
+                    "country": _COUNTRY[nation],
+                },
+                "currency": "USD",
+                "credit_limit": float(c["c_acctbal"]),
+                "notes": f"{c['c_mktsegment']}: {c['c_comment']}",
+                "created_at": _stamp(key),
+                "updated_at": _stamp(key),
+            }
+        )
+    products = [
+        {
+            "id": p["p_partkey"],
+            "product_code": f"P-{p['p_partkey']:08d}",
+            "name": p["p_name"],
+            "description": f"{p['p_type']} ({p['p_container']}, size {p['p_size']})",
+            "product_type": "goods",
+            "unit": "pcs",
+            "sales_price": float(p["p_retailprice"]),
+            "currency": "USD",
+            "vat_rate": 0,
+            "ean": None,
+            "created_at": _stamp(p["p_partkey"]),
+            "updated_at": _stamp(p["p_partkey"]),
+        }
+        for p in _rows(data_dir, "part")
+    ]
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for li in _rows(data_dir, "lineitem"):
         qty: Decimal = li["l_quantity"]
-        lines[li["l_orderkey"]].append({
-            "line_no": li["l_linenumber"], "product_id": li["l_partkey"],
-            "description": li["l_comment"], "quantity": float(qty), "unit": "pcs",
-            "unit_price": float((li["l_extendedprice"] / qty).quantize(Decimal("0.01"))),
-            "discount_percent": float(li["l_discount"] * 100),
-            "vat_rate": float(li["l_tax"] * 100),
-        })
-    orders = [{
-        "id": o["o_orderkey"], "customer_id": o["o_custkey"],
-        "order_date": o["o_orderdate"].isoformat(),
-        "due_date": (o["o_orderdate"] + timedelta(days=30)).isoformat(),
-        "customer_reference": o["o_clerk"], "our_reference": o["o_orderpriority"],
-        "currency": "USD", "status": _STATUS.get(o["o_orderstatus"], "draft"),
-        "lines": sorted(lines.get(o["o_orderkey"], []), key=lambda ln: ln["line_no"]),
-        "notes": o["o_comment"],
-        "created_at": _stamp(o["o_orderkey"]), "updated_at": _stamp(o["o_orderkey"]),
-    } for o in _rows(data_dir, "orders")]
+        lines[li["l_orderkey"]].append(
+            {
+                "line_no": li["l_linenumber"],
+                "product_id": li["l_partkey"],
+                "description": li["l_comment"],
+                "quantity": float(qty),
+                "unit": "pcs",
+                "unit_price": float((li["l_extendedprice"] / qty).quantize(Decimal("0.01"))),
+                "discount_percent": float(li["l_discount"] * 100),
+                "vat_rate": float(li["l_tax"] * 100),
+            }
+        )
+    orders = [
+        {
+            "id": o["o_orderkey"],
+            "customer_id": o["o_custkey"],
+            "order_date": o["o_orderdate"].isoformat(),
+            "due_date": (o["o_orderdate"] + timedelta(days=30)).isoformat(),
+            "customer_reference": o["o_clerk"],
+            "our_reference": o["o_orderpriority"],
+            "currency": "USD",
+            "status": _STATUS.get(o["o_orderstatus"], "draft"),
+            "lines": sorted(lines.get(o["o_orderkey"], []), key=lambda ln: ln["line_no"]),
+            "notes": o["o_comment"],
+            "created_at": _stamp(o["o_orderkey"]),
+            "updated_at": _stamp(o["o_orderkey"]),
+        }
+        for o in _rows(data_dir, "orders")
+    ]
     return {"customers": customers, "products": products, "orders": orders}
 
 
-def seed_tpch(system: SandboxSystem, scale_factor: float, cache_dir: Path | None = None
-              ) -> None:
+def seed_tpch(system: SandboxSystem, scale_factor: float, cache_dir: Path | None = None) -> None:
     """Reset a Custom ERP sandbox and load TPC-H data at ``scale_factor`` into it."""
     if system.system_id != "customerp":
         raise ValueError(f"TPC-H data maps onto customerp only, not {system.system_id}")

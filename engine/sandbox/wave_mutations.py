@@ -39,10 +39,20 @@ __all__ = ["MUTATION_RESOLVERS"]
 Record = dict[str, Any]
 Resolver = Callable[..., Any]
 
-ADDRESS_KEYS = ("addressLine1", "addressLine2", "city", "provinceCode", "countryCode",
-                "postalCode")
-CUSTOMER_TEXT_KEYS = ("name", "firstName", "lastName", "displayId", "email", "mobile", "phone",
-                      "fax", "tollFree", "website", "internalNotes")
+ADDRESS_KEYS = ("addressLine1", "addressLine2", "city", "provinceCode", "countryCode", "postalCode")
+CUSTOMER_TEXT_KEYS = (
+    "name",
+    "firstName",
+    "lastName",
+    "displayId",
+    "email",
+    "mobile",
+    "phone",
+    "fax",
+    "tollFree",
+    "website",
+    "internalNotes",
+)
 INVOICE_TEXT_KEYS = ("title", "subhead", "invoiceNumber", "poNumber", "memo", "footer")
 PAID_STATUSES = frozenset({"PAID", "PARTIAL"})
 
@@ -54,8 +64,9 @@ class _Check:
     errors: list[Record] = field(default_factory=list)
 
     def add(self, path: tuple[str | int, ...], code: str, message: str) -> None:
-        self.errors.append({"path": ["input", *(str(p) for p in path)], "code": code,
-                            "message": message})
+        self.errors.append(
+            {"path": ["input", *(str(p) for p in path)], "code": code, "message": message}
+        )
 
     @property
     def ok(self) -> bool:
@@ -140,8 +151,14 @@ def _customer_create(_root: Any, info: GraphQLResolveInfo, input: Record) -> Rec
     if business_id != sandbox.default_business_id:
         rec["businessId"] = business_id
     rec.update({k: None for k in CUSTOMER_TEXT_KEYS if k not in ("fax", "tollFree")})
-    rec.update({"currency": sandbox.business_currency(business_id), "address": _address(None, None),
-                "shippingDetails": None, "isArchived": False})
+    rec.update(
+        {
+            "currency": sandbox.business_currency(business_id),
+            "address": _address(None, None),
+            "shippingDetails": None,
+            "isArchived": False,
+        }
+    )
     _apply_customer(sandbox, rec, input)
     sandbox.save_new("customers", rec)
     return _succeed(customer=rec)
@@ -169,8 +186,9 @@ def _customer_delete(_root: Any, info: GraphQLResolveInfo, input: Record) -> Rec
         return check.fail()
     invoices = [i for i in sandbox.all("invoices") if i.get("customerId") == current["id"]]
     if invoices:
-        check.add(("id",), "CONFLICT",
-                  f"Customer has {len(invoices)} invoice(s); delete them first")
+        check.add(
+            ("id",), "CONFLICT", f"Customer has {len(invoices)} invoice(s); delete them first"
+        )
         return check.fail()
     sandbox.remove("customers", current["id"])
     return _succeed()
@@ -190,8 +208,12 @@ def _check_account(
     if account is None:
         check.add((key,), "NOT_FOUND", f"Account {account_id!r} does not exist")
     elif account.get("subtype") not in allowed:
-        check.add((key,), "INVALID", f"Account {account_id!r} has subtype "
-                  f"{account.get('subtype')!r}; expected one of {sorted(allowed)}")
+        check.add(
+            (key,),
+            "INVALID",
+            f"Account {account_id!r} has subtype "
+            f"{account.get('subtype')!r}; expected one of {sorted(allowed)}",
+        )
 
 
 def _check_product(sandbox: WaveSandbox, check: _Check, given: Record, business_id: str) -> None:
@@ -230,8 +252,16 @@ def _product_create(_root: Any, info: GraphQLResolveInfo, input: Record) -> Reco
     rec: Record = {"id": sandbox.new_wave_id("products", "Product", business_id)}
     if business_id != sandbox.default_business_id:
         rec["businessId"] = business_id
-    rec.update({"name": None, "description": None, "unitPrice": "0.00",
-                "incomeAccountId": None, "expenseAccountId": None, "isArchived": False})
+    rec.update(
+        {
+            "name": None,
+            "description": None,
+            "unitPrice": "0.00",
+            "incomeAccountId": None,
+            "expenseAccountId": None,
+            "isArchived": False,
+        }
+    )
     _apply_product(rec, input)
     sandbox.save_new("products", rec)
     return _succeed(product=rec)
@@ -276,12 +306,18 @@ def _check_items(
     for n, item in enumerate(items):
         product = _find(sandbox, "products", item["productId"], business_id)
         if product is None:
-            check.add(("items", n, "productId"), "NOT_FOUND",
-                      f"Product {item['productId']!r} does not exist")
+            check.add(
+                ("items", n, "productId"),
+                "NOT_FOUND",
+                f"Product {item['productId']!r} does not exist",
+            )
             continue
         if not product.get("isSold"):
-            check.add(("items", n, "productId"), "INVALID",
-                      f"Product {item['productId']!r} is not sold (it has no income account)")
+            check.add(
+                ("items", n, "productId"),
+                "INVALID",
+                f"Product {item['productId']!r} is not sold (it has no income account)",
+            )
         if item.get("taxes"):
             check.add(("items", n, "taxes"), "NOT_FOUND", "This business has no sales taxes")
         quantity = item.get("quantity")
@@ -291,9 +327,14 @@ def _check_items(
         if price is None:
             price = parse_decimal(product.get("unitPrice") or "0")
         description = item.get("description", product.get("description"))
-        stored.append({"productId": product["id"], "description": description,
-                       "quantity": format_decimal(quantity),
-                       "unitPrice": format_decimal(price, 2)})
+        stored.append(
+            {
+                "productId": product["id"],
+                "description": description,
+                "quantity": format_decimal(quantity),
+                "unitPrice": format_decimal(price, 2),
+            }
+        )
     return stored
 
 
@@ -301,8 +342,10 @@ def _check_invoice(
     sandbox: WaveSandbox, check: _Check, given: Record, current: Record | None, business_id: str
 ) -> list[Record] | None:
     """Validate an invoice create/patch; returns the new lines if ``items`` was given."""
-    if "customerId" in given and _find(sandbox, "customers", given["customerId"],
-                                       business_id) is None:
+    if (
+        "customerId" in given
+        and _find(sandbox, "customers", given["customerId"], business_id) is None
+    ):
         check.add(("customerId",), "NOT_FOUND", f"Customer {given['customerId']!r} does not exist")
     for key in ("status", "invoiceDate", "dueDate"):
         if key in given and given[key] is None:
@@ -312,17 +355,23 @@ def _check_invoice(
         check.add(("exchangeRate",), "INVALID", f"Exchange rate must be positive, got {rate}")
     number = given.get("invoiceNumber")
     if isinstance(number, str) and number.strip():
-        taken = [i for i in sandbox.owned("invoices", business_id)
-                 if i.get("invoiceNumber") == number and (current is None
-                                                          or i["id"] != current["id"])]
+        taken = [
+            i
+            for i in sandbox.owned("invoices", business_id)
+            if i.get("invoiceNumber") == number and (current is None or i["id"] != current["id"])
+        ]
         if taken:
-            check.add(("invoiceNumber",), "CONFLICT",
-                      f"Invoice number {number!r} is already in use")
+            check.add(
+                ("invoiceNumber",), "CONFLICT", f"Invoice number {number!r} is already in use"
+            )
     invoice_date = _date_of(given, current, "invoiceDate")
     due_date = _date_of(given, current, "dueDate")
     if invoice_date and due_date and due_date < invoice_date:
-        check.add(("dueDate",), "INVALID",
-                  f"Due date {due_date} is before the invoice date {invoice_date}")
+        check.add(
+            ("dueDate",),
+            "INVALID",
+            f"Due date {due_date} is before the invoice date {invoice_date}",
+        )
     if "items" in given:
         return _check_items(sandbox, check, given["items"] or [], business_id)
     return None
@@ -336,8 +385,9 @@ def _date_of(given: Record, current: Record | None, key: str) -> date | None:
     return date.fromisoformat(text) if isinstance(text, str) else None
 
 
-def _apply_invoice(sandbox: WaveSandbox, rec: Record, given: Record,
-                   items: list[Record] | None) -> None:
+def _apply_invoice(
+    sandbox: WaveSandbox, rec: Record, given: Record, items: list[Record] | None
+) -> None:
     for key in (*INVOICE_TEXT_KEYS, "customerId", "status", "currency"):
         if key in given:
             rec[key] = given[key]
@@ -364,12 +414,23 @@ def _invoice_create(_root: Any, info: GraphQLResolveInfo, input: Record) -> Reco
     rec: Record = {"id": sandbox.new_wave_id("invoices", "Invoice", business_id)}
     if business_id != sandbox.default_business_id:
         rec["businessId"] = business_id
-    rec.update({"customerId": input["customerId"], "invoiceNumber": None, "poNumber": None,
-                "title": "Invoice", "invoiceDate": today, "dueDate": None,
-                "currency": customer.get("currency") or sandbox.business_currency(business_id),
-                "memo": None, "status": "SAVED", "items": []})
-    _apply_invoice(sandbox, rec, {**input, "currency": input.get("currency") or rec["currency"]},
-                   items)
+    rec.update(
+        {
+            "customerId": input["customerId"],
+            "invoiceNumber": None,
+            "poNumber": None,
+            "title": "Invoice",
+            "invoiceDate": today,
+            "dueDate": None,
+            "currency": customer.get("currency") or sandbox.business_currency(business_id),
+            "memo": None,
+            "status": "SAVED",
+            "items": [],
+        }
+    )
+    _apply_invoice(
+        sandbox, rec, {**input, "currency": input.get("currency") or rec["currency"]}, items
+    )
     if rec["dueDate"] is None:
         rec["dueDate"] = rec["invoiceDate"]
     sandbox.save_new("invoices", rec)
@@ -401,8 +462,11 @@ def _invoice_delete(_root: Any, info: GraphQLResolveInfo, input: Record) -> Reco
         check.add(("invoiceId",), "NOT_FOUND", f"Invoice {input['invoiceId']!r} does not exist")
         return check.fail()
     if current.get("status") in PAID_STATUSES:
-        check.add(("invoiceId",), "INVALID",
-                  f"Invoice with status {current['status']} has payments and can't be deleted")
+        check.add(
+            ("invoiceId",),
+            "INVALID",
+            f"Invoice with status {current['status']} has payments and can't be deleted",
+        )
         return check.fail()
     sandbox.remove("invoices", current["id"])
     return _succeed()

@@ -210,7 +210,9 @@ def _business_invoices(
 ) -> Record:
     records = _modified_after(_owned(info, business, "invoices"), modifiedAtAfter)
     for field, wanted in (
-        ("status", status), ("customerId", customerId), ("invoiceNumber", invoiceNumber)
+        ("status", status),
+        ("customerId", customerId),
+        ("invoiceNumber", invoiceNumber),
     ):
         if wanted is not None:
             records = [r for r in records if r.get(field) == wanted]
@@ -340,8 +342,12 @@ def _invoice_money(field: str) -> Resolver:
         code = _invoice_currency_code(invoice, info)
         total = invoice_total(invoice)
         paid = total if invoice.get("status") == "PAID" else Decimal(0)
-        amounts = {"total": total, "amountPaid": paid, "amountDue": total - paid,
-                   "taxTotal": Decimal(0)}
+        amounts = {
+            "total": total,
+            "amountPaid": paid,
+            "amountDue": total - paid,
+            "taxTotal": Decimal(0),
+        }
         return money(amounts[field], code)
 
     return resolve

@@ -49,8 +49,13 @@ def wave_schema() -> GraphQLSchema:
     schema = build_schema(wave_sdl())
     _bind_scalar(schema, "DateTime", _out_datetime, parse_datetime, (StringValueNode,))
     _bind_scalar(schema, "Date", _out_date, parse_date, (StringValueNode,))
-    _bind_scalar(schema, "Decimal", _out_decimal, parse_decimal,
-                 (StringValueNode, IntValueNode, FloatValueNode))
+    _bind_scalar(
+        schema,
+        "Decimal",
+        _out_decimal,
+        parse_decimal,
+        (StringValueNode, IntValueNode, FloatValueNode),
+    )
     for table in (QUERY_RESOLVERS, MUTATION_RESOLVERS):
         for type_name, fields in table.items():
             gql_type = schema.get_type(type_name)
@@ -105,9 +110,12 @@ def _bind_scalar(
 
     # setattr: these are methods on the class, replaced per instance as graphql-core intends.
     for attr, hook in (
-        ("serialize", output), ("coerce_output_value", output),
-        ("parse_value", parse), ("coerce_input_value", parse),
-        ("parse_literal", literal), ("coerce_input_literal", literal),
+        ("serialize", output),
+        ("coerce_output_value", output),
+        ("parse_value", parse),
+        ("coerce_input_value", parse),
+        ("parse_literal", literal),
+        ("coerce_input_literal", literal),
     ):
         if hasattr(scalar, attr):
             setattr(scalar, attr, hook)

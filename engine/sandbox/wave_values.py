@@ -189,8 +189,7 @@ def country_node(code: str) -> dict[str, Any]:
     provinces = [
         {"code": p, "name": n} for p, n in sorted(PROVINCES.items()) if p.startswith(code + "-")
     ]
-    return {"code": code, "name": name, "currency": currency_node(currency),
-            "provinces": provinces}
+    return {"code": code, "name": name, "currency": currency_node(currency), "provinces": provinces}
 
 
 def province_node(code: str) -> dict[str, Any]:
