@@ -308,17 +308,14 @@ class PipeRunner:
         """The sink inherits the smallest completeness of the pipe's inputs (Sesam's rule).
 
         Inputs are the source datasets and hopped datasets minus ``exclude_completeness`` (or
-        exactly ``include_completeness``); a pipe without dataset inputs (embedded, system) or
-        with all of them excluded stamps the time its run started.
+        exactly ``include_completeness``); an inbound pipe (embedded or system source) or one with
+        all of its inputs excluded stamps "now", after everything it wrote.
         """
         if not pipe.sink_dataset or pipe.sink.type != "dataset":
             return
         raw = pipe.raw
-        inputs = (
-            set(pipe.input_datasets()) | set(hopped) if pipe.source.type != "embedded" else set()
-        )
-        if pipe.source.type == "system":
-            inputs = set()
+        inbound = pipe.source.type in ("embedded", "system")
+        inputs = set() if inbound else set(pipe.input_datasets()) | set(hopped)
         if isinstance(raw.get("include_completeness"), list):
             inputs = set(raw["include_completeness"])
         inputs -= set(raw.get("exclude_completeness") or [])

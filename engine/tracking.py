@@ -23,10 +23,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from engine.entity import ID, Entity, loads
+from engine.entity import Entity, loads
 from engine.store import Store, table_to_entities
 from engine.store.lookup import index_key
-from engine.store.store import first_row
 
 __all__ = ["DependencyTracker"]
 
@@ -158,12 +157,6 @@ class DependencyTracker:
 
         return table_to_entities(arrow_table(cur))
 
-    def has_rows(self) -> bool:
-        row = first_row(
-            self.store.con.execute("SELECT count(*) FROM hub_deps WHERE pipe = ?", [self.pipe_id])
-        )
-        return bool(row and row[0])
-
 
 def _key_function(name: str, ctx: Any) -> Callable[[Entity], list[Any]]:
     """Rebuild an index key's value function from its name (see the module docstring)."""
@@ -194,7 +187,3 @@ def _realias(raw: Any) -> Any:
     if isinstance(raw, dict):
         return {k: _realias(v) for k, v in raw.items()}
     return raw
-
-
-def source_ids(entities: Sequence[Entity]) -> list[str]:
-    return [e[ID] for e in entities]

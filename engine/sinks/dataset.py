@@ -18,7 +18,7 @@ from engine.config.pipes import SinkConfig
 from engine.entity import DELETED, FILTERED, ID, Entity
 from engine.errors import CircuitBreakerTripped
 from engine.sinks.base import WriteResult
-from engine.store import Store, entities_to_batch
+from engine.store import Dataset, Store, entities_to_batch
 
 __all__ = ["DatasetSink"]
 
@@ -42,7 +42,7 @@ class DatasetSink:
         self._changes = 0
 
     @property
-    def dataset(self):  # type: ignore[no-untyped-def]
+    def dataset(self) -> Dataset:
         return self.store.dataset(self.dataset_name)
 
     def begin(self, *, full: bool) -> None:

@@ -370,7 +370,11 @@ class MergeSource:
     def _check_collisions(self, merged: list[Entity], affected: list[str]) -> None:
         """Two groups must never get the same ``_id`` (possible with ``identity: first``)."""
         seen: set[str] = set()
-        clash = [e[ID] for e in merged if e[ID] in seen or seen.add(e[ID])]  # type: ignore[func-returns-value]
+        clash: list[str] = []
+        for entity in merged:
+            if entity[ID] in seen:
+                clash.append(entity[ID])
+            seen.add(entity[ID])
         if not clash and merged:
             _, members = self._state_tables()
             rows = self.store.con.execute(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from engine.entity import DELETED, Entity, hash_body, loads
+from engine.entity import DELETED, Entity, loads
 from engine.errors import DatasetError
 from engine.store.batches import entities_to_batch, table_to_entities
 from engine.store.store import arrow_table, first_row, translate_errors
@@ -406,13 +406,6 @@ class Dataset:
             [id_list],
         ).fetchall()
         return {r[0]: r[1] for r in rows}
-
-    def would_change(self, entity: Entity) -> bool:
-        """True if appending ``entity`` would write a new version (used by dry runs and plans)."""
-        import hashlib
-
-        digest = hashlib.md5(hash_body(entity).encode("utf-8")).hexdigest()
-        return self.current_hashes([entity["_id"]]).get(entity["_id"]) != digest
 
     def table_names(self) -> tuple[str, str]:
         """``(log table, current table)`` for SQL over this dataset (e.g. the notebook API)."""

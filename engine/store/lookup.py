@@ -85,11 +85,3 @@ class StoreLookup:
                         index.setdefault(index_key(value), []).append(entity)
         self._indexes[slot] = index
         return index
-
-    def invalidate(self, dataset: str | None = None) -> None:
-        """Forget cached indexes (after the dataset changed)."""
-        if dataset is None:
-            self._indexes.clear()
-        else:
-            for slot in [s for s in self._indexes if s[0] == dataset]:
-                del self._indexes[slot]
