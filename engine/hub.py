@@ -10,23 +10,22 @@
     ds.history("customerp-customer:42")
     hub.sql("select count(*) from dataset('customerp-customer')")
     hub.run("customerp-customer-collect")
+    hub.runs(); hub.as_of(17).dataset("global-organisation")   # every dataset as run 17 left it
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
+from engine import html
 from engine.clock import Clock
 from engine.config.project import Project, load_project
-from engine.entity import Entity
-from engine.errors import ConfigError, DatasetError, did_you_mean
+from engine.errors import ConfigError
 from engine.graph import PipeGraph, build_graph
+from engine.plan import Plan, make_plan
 from engine.pump import Pump, PumpRun
 from engine.reconcile import (
     DEFAULT_MAX_PASSES,
@@ -35,31 +34,27 @@ from engine.reconcile import (
     ReconcileReport,
     reconcile,
     run_pass,
+    sent_by_system,
+    share_targets,
 )
 from engine.runner import PipeRunner, RunReport
 from engine.store import Store
+from engine.store.runs import UnknownRunError, get_run, list_runs, run_range
+from engine.views import DatasetList, DatasetSummary, DatasetView, HubView, RunList
+from engine.why import Why, explain_entity
 
-__all__ = ["DatasetSummary", "DatasetView", "Hub", "PipeSummary"]
+__all__ = [
+    "DatasetList",
+    "DatasetSummary",
+    "DatasetView",
+    "Hub",
+    "HubView",
+    "PipeSummary",
+    "RunList",
+    "UnknownRunError",
+]
 
 DEFAULT_DB = Path("datasets") / "hub.duckdb"
-
-
-@dataclass(frozen=True, slots=True)
-class DatasetSummary:
-    name: str
-    live: int
-    deleted: int
-    versions: int
-    populated: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "live": self.live,
-            "deleted": self.deleted,
-            "versions": self.versions,
-            "populated": self.populated,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,72 +81,23 @@ class PipeSummary:
         }
 
 
-class DatasetView:
-    """One dataset as seen from a notebook: latest versions as Arrow, pandas or SQL."""
+def _copy_database(store: Store, target: Path) -> None:
+    """Copy the hub database to ``target`` (a file) without changing it: the plan's shadow."""
+    if store.path == ":memory:":
+        store.run(f"ATTACH {_sql_str(str(target))} AS plan_shadow")
+        try:
+            store.run("COPY FROM DATABASE memory TO plan_shadow")
+        finally:
+            store.run("DETACH plan_shadow")
+        return
+    import shutil
 
-    def __init__(self, hub: Hub, name: str) -> None:
-        self.hub = hub
-        self.name = name
-        self._ds = hub.store.dataset(name)
-
-    def to_arrow(self, *, include_deleted: bool = False) -> pa.Table:
-        """Latest versions with the body expanded into columns (typed values as transit text)."""
-        return self.relation(include_deleted=include_deleted).to_arrow_table()
-
-    def to_pandas(self, *, include_deleted: bool = False) -> Any:
-        return self.to_arrow(include_deleted=include_deleted).to_pandas()
-
-    def relation(self, *, include_deleted: bool = False) -> Any:
-        """A DuckDB relation of the latest versions, one column per top-level property."""
-        return self.hub.store.con.sql(_latest_sql(self.hub.store, self.name, include_deleted))
-
-    def entities(self, *, include_deleted: bool = False) -> list[Entity]:
-        return self._ds.latest_entities(include_deleted=include_deleted)
-
-    def get(self, entity_id: str) -> Entity | None:
-        return self._ds.latest(entity_id)
-
-    def history(self, entity_id: str) -> list[Entity]:
-        return self._ds.history(entity_id)
-
-    def counts(self) -> Any:
-        return self._ds.counts()
-
-    def __len__(self) -> int:
-        return int(self._ds.counts().live)
-
-    def __repr__(self) -> str:
-        c = self._ds.counts()
-        return f"<dataset {self.name!r}: {c.live} live, {c.deleted} deleted, {c.versions} versions>"
-
-
-def _latest_sql(store: Store, name: str, include_deleted: bool) -> str:
-    info = store.dataset_info(name)
-    if info is None:
-        raise DatasetError(
-            f"no dataset {name!r}{did_you_mean(name, {i.name for i in store.dataset_infos()})}"
-        )
-    where = "" if include_deleted else "WHERE NOT _deleted"
-    keys = store.fetchall(
-        f"""SELECT DISTINCT unnest(json_keys(body)) AS k FROM log_{info.tid}
-            WHERE _updated IN (SELECT _updated FROM cur_{info.tid} {where}) ORDER BY k"""
-    )
-    cols = ", ".join(
-        f"body->>{_sql_str(k)} AS {_ident(k)}" for (k,) in keys if k not in ("_id", "_deleted")
-    )
-    select = "_id, _deleted, _updated, _ts" + (", " + cols if cols else "")
-    return (
-        f"SELECT {select} FROM log_{info.tid} "
-        f"WHERE _updated IN (SELECT _updated FROM cur_{info.tid} {where}) ORDER BY _id"
-    )
+    store.run("CHECKPOINT")
+    shutil.copyfile(store.path, target)
 
 
 def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
 
 
 class Hub:
@@ -190,31 +136,38 @@ class Hub:
 
     # --- datasets -----------------------------------------------------------------------------
 
-    def datasets(self, *, include_system: bool = False) -> list[DatasetSummary]:
-        out = []
-        for info in self.store.dataset_infos():
-            if info.name.startswith("system:") and not include_system:
-                continue
-            c = self.store.dataset(info.name).counts()
-            out.append(DatasetSummary(info.name, c.live, c.deleted, c.versions, info.populated))
-        return out
+    def datasets(self, *, include_system: bool = False) -> DatasetList:
+        """Every dataset (``system:*`` ones on request) with its counts."""
+        return HubView(self.store).datasets(include_system=include_system)
 
     def dataset(self, name: str) -> DatasetView:
-        if self.store.dataset_info(name) is None:
-            known = {i.name for i in self.store.dataset_infos()}
-            raise DatasetError(f"no dataset {name!r}{did_you_mean(name, known)}")
-        return DatasetView(self, name)
+        return HubView(self.store).dataset(name)
 
     def sql(self, query: str, params: list[Any] | None = None) -> Any:
         """Run SQL where ``dataset('name')`` means the latest live versions of that dataset."""
+        return HubView(self.store).sql(query, params)
 
-        def expand(match: re.Match[str]) -> str:
-            return "(" + _latest_sql(self.store, match.group(2), False) + ")"
+    # --- runs and time travel -----------------------------------------------------------------
 
-        expanded = re.sub(r"dataset\((['\"])(.+?)\1\)", expand, query)
-        return (
-            self.store.con.sql(expanded, params=params) if params else self.store.con.sql(expanded)
-        )
+    def runs(self, *, limit: int | None = None, pipe: str | None = None) -> RunList:
+        """Committed pipe runs, newest first: id, pipe, started/finished, status, counts."""
+        return RunList(list_runs(self.store, limit=limit, pipe=pipe))
+
+    def as_of(self, run_id: int) -> HubView:
+        """Every dataset as it was when run ``run_id`` committed (read-only, consistent).
+
+        The view has the read API of the hub: ``datasets()``, ``dataset(name)`` and
+        ``sql(...)``. An unknown run raises :class:`UnknownRunError` naming the valid range.
+        """
+        return HubView(self.store, get_run(self.store, run_id))
+
+    def __repr__(self) -> str:
+        return f"<hub {str(self.project.root)!r}, database {self.store.path!r}>"
+
+    def _repr_html_(self) -> str:
+        last = run_range(self.store)
+        detail = f"database {self.store.path}" + (f", last run {last[1]}" if last else "")
+        return html.section(f"hub {self.project.root}", detail, self.datasets()._repr_html_())
 
     # --- pipes --------------------------------------------------------------------------------
 
@@ -284,38 +237,57 @@ class Hub:
         keep_going: bool = False,
         progress: Callable[[PipeStep], None] | None = None,
     ) -> ReconcileReport:
-        """Run every pipe in graph order, pass after pass, until a pass changes nothing."""
-        return reconcile(
-            self.runner,
-            self.graph(),
-            max_passes=max_passes,
-            full=full,
-            force=force,
-            keep_going=keep_going,
-            progress=progress,
-        )
+        """Run every pipe in graph order, pass after pass, until a pass changes nothing.
 
-    def plan(self, *, max_passes: int = DEFAULT_MAX_PASSES) -> ReconcileReport:
-        """What a reconcile would send to each system, sending nothing and writing nothing.
-
-        The reconcile runs against a copy of the hub database with every share in dry-run
-        mode (collects still read the systems). A send that a reconcile would only make after
-        an earlier send of the same reconcile (an invoice waiting for the customer it is about
-        to insert) appears in the next plan, not this one.
+        The reconcile's window (start, end, every dataset's offsets around it) and summary are
+        recorded in the store, so ``pipe report`` can describe the last reconcile later.
         """
-        import shutil
+        from engine.reconcile import NotConvergedError
+        from engine.store.reconciles import ReconcileLog
+
+        log = ReconcileLog(self.store)
+        window = log.begin()
+        status, summary = "failed", None
+        try:
+            report = reconcile(
+                self.runner,
+                self.graph(),
+                max_passes=max_passes,
+                full=full,
+                force=force,
+                keep_going=keep_going,
+                progress=progress,
+            )
+            status, summary = "converged", {**report.to_dict(), "sent": self.sent(report)}
+            return report
+        except NotConvergedError as e:
+            status, summary = "not-converged", {**e.report.to_dict(), "sent": self.sent(e.report)}
+            raise
+        finally:
+            log.finish(window, status, summary)
+
+    def report(self) -> Any:
+        """The conflict and drift report of the last reconcile (:class:`engine.report.Report`)."""
+        from engine.report import build_report
+
+        return build_report(self.store, self.project)
+
+    def plan(self, *, max_passes: int = DEFAULT_MAX_PASSES) -> Plan:
+        """What a reconcile would send to each system, field by field; sends and writes nothing.
+
+        The reconcile runs against a throw-away copy of the hub database, with every system
+        client replaced by a write-capturing overlay (reads see the real systems as if the
+        writes had happened), so sends that depend on earlier sends of the same reconcile are
+        in the plan too. See :mod:`engine.plan`.
+        """
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / "plan.duckdb"
-            if self.store.path != ":memory:":
-                self.store.run("CHECKPOINT")
-                shutil.copyfile(self.store.path, copy)
+            _copy_database(self.store, copy)
             with Store(copy, clock=self.store.clock) as store:
                 shadow = Hub(self.project, store)
-                return reconcile(
-                    shadow.runner, shadow.graph(), max_passes=max_passes, dry_run_shares=True
-                )
+                return make_plan(shadow.runner, sent_counts=shadow.sent, max_passes=max_passes)
 
     def sent(self, report: ReconcileReport | PassReport) -> dict[str, dict[str, dict[str, int]]]:
         """What a reconcile (or one pass) sent: system → datatype → insert/update/delete.
@@ -323,35 +295,8 @@ class Hub:
         Every system and datatype a share pipe targets is present, zeros included, so scripts
         can rely on the shape.
         """
-        out: dict[str, dict[str, dict[str, int]]] = {}
-        targets: dict[str, tuple[str, str]] = {}
-        for pipe in self.project.pipes.values():
-            if pipe.sink.type == "system":
-                system = str(pipe.sink.raw.get("system"))
-                datatype = str(pipe.sink.raw.get("datatype"))
-                targets[pipe.id] = (system, datatype)
-                out.setdefault(system, {}).setdefault(
-                    datatype, {"insert": 0, "update": 0, "delete": 0}
-                )
         passes = report.passes if isinstance(report, ReconcileReport) else (report,)
-        # A dry-run share commits nothing, so every pass of a plan recounts the same would-be
-        # sends: its last run is the plan. Real runs send, so their counts add up.
-        planned: dict[str, dict[str, int]] = {}
-        for one in passes:
-            for run in one.runs:
-                if not run.sent or run.pipe not in targets:
-                    continue
-                if run.dry_run:
-                    planned[run.pipe] = run.sent
-                    continue
-                system, datatype = targets[run.pipe]
-                for op in ("insert", "update", "delete"):
-                    out[system][datatype][op] += int(run.sent.get(op, 0))
-        for pipe_id, counts in planned.items():
-            system, datatype = targets[pipe_id]
-            for op in ("insert", "update", "delete"):
-                out[system][datatype][op] += int(counts.get(op, 0))
-        return out
+        return sent_by_system(passes, share_targets(self.project))
 
     def pump(self, *, on_run: Callable[[PumpRun], None] | None = None) -> Pump:
         """The scheduler: runs due pipes (``schedule_interval``/``cron_expression``)."""
@@ -360,3 +305,11 @@ class Hub:
     def reset(self, pipe_id: str) -> bool:
         self.project.pipe(pipe_id)
         return self.store.reset_pipe(pipe_id)
+
+    def why(self, entity_id: str) -> Why:
+        """Where a global or share entity came from, who won each property, where it was sent.
+
+        ``entity_id`` is a golden id, a share id or a member id (``customerp-customer:42``).
+        Read-only; see :mod:`engine.why`.
+        """
+        return explain_entity(self.store, self.project, entity_id, graph=self.graph())

@@ -25,7 +25,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engine import html
 from engine.config.pipes import PipeConfig
+from engine.config.project import Project
 from engine.errors import HubError, PipeRunError
 from engine.graph import PipeGraph, build_graph
 from engine.runner import PipeRunner, RunReport
@@ -39,6 +41,8 @@ __all__ = [
     "ReconcileReport",
     "reconcile",
     "run_pass",
+    "sent_by_system",
+    "share_targets",
     "skip_reason",
 ]
 
@@ -116,10 +120,38 @@ class ReconcileReport:
     seconds: float
     converged: bool
     order: tuple[str, ...] = field(default=())
+    targets: tuple[tuple[str, str, str], ...] = field(default=())
+    """``(share pipe, system, datatype)`` of every share (see :func:`share_targets`)."""
 
     @property
     def pass_count(self) -> int:
         return len(self.passes)
+
+    @property
+    def run_ids(self) -> tuple[int, int] | None:
+        """First and last run id this reconcile committed (``hub.as_of`` takes either)."""
+        ids = [r.run_id for p in self.passes for r in p.runs if r.run_id is not None]
+        return (min(ids), max(ids)) if ids else None
+
+    def sent(self) -> dict[str, dict[str, dict[str, int]]]:
+        """System → datatype → insert/update/delete, every share target present."""
+        return sent_by_system(self.passes, self.targets)
+
+    def _repr_html_(self) -> str:
+        ids = self.run_ids
+        detail = (
+            f"{'converged' if self.converged else 'did not converge'} in {self.pass_count} "
+            f"passes, {self.seconds:.1f} s, {self.changed} changes"
+            + (f", runs {ids[0]} to {ids[1]}" if ids else "")
+        )
+        changed = [(pid, t) for pid, t in self.totals().items() if t.changed or t.failed]
+        pipes = html.table(
+            ["pipe", "runs", "read", "written", "deleted", "failed"],
+            [[pid, t.runs, t.read, t.written, t.deleted, t.failed] for pid, t in changed],
+            caption=f"pipes that changed something ({len(changed)})",
+        )
+        sends = html.sent_html(self.sent(), caption="sent to each system")
+        return html.section("reconcile", detail, sends, pipes)
 
     @property
     def changed(self) -> int:
@@ -145,6 +177,7 @@ class ReconcileReport:
             "passes": self.pass_count,
             "seconds": self.seconds,
             "changed": self.changed,
+            "run_ids": list(self.run_ids) if self.run_ids else None,
             "totals": {
                 pid: {
                     "runs": t.runs,
@@ -175,6 +208,49 @@ class NotConvergedError(HubError):
         )
         self.report = report
         self.pipes = pipes
+
+
+def share_targets(project: Project) -> tuple[tuple[str, str, str], ...]:
+    """``(pipe, system, datatype)`` of every share pipe (a pipe with a system sink)."""
+    return tuple(
+        sorted(
+            (pipe.id, str(pipe.sink.raw.get("system")), str(pipe.sink.raw.get("datatype")))
+            for pipe in project.pipes.values()
+            if pipe.sink.type == "system"
+        )
+    )
+
+
+def sent_by_system(
+    passes: Iterable[PassReport], targets: Iterable[tuple[str, str, str]]
+) -> dict[str, dict[str, dict[str, int]]]:
+    """What the runs of ``passes`` sent: system → datatype → insert/update/delete.
+
+    Every target is present, zeros included, so scripts can rely on the shape. A dry-run share
+    commits nothing, so every pass of a plan recounts the same would-be sends: its last run is
+    the plan. Real runs send, so their counts add up.
+    """
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    by_pipe: dict[str, tuple[str, str]] = {}
+    for pipe_id, system, datatype in targets:
+        by_pipe[pipe_id] = (system, datatype)
+        out.setdefault(system, {}).setdefault(datatype, {"insert": 0, "update": 0, "delete": 0})
+    planned: dict[str, dict[str, int]] = {}
+    for one in passes:
+        for run in one.runs:
+            if not run.sent or run.pipe not in by_pipe:
+                continue
+            if run.dry_run:
+                planned[run.pipe] = run.sent
+                continue
+            system, datatype = by_pipe[run.pipe]
+            for op in ("insert", "update", "delete"):
+                out[system][datatype][op] += int(run.sent.get(op, 0))
+    for pipe_id, counts in planned.items():
+        system, datatype = by_pipe[pipe_id]
+        for op in ("insert", "update", "delete"):
+            out[system][datatype][op] += int(counts.get(op, 0))
+    return out
 
 
 def skip_reason(pipe: PipeConfig) -> str | None:
@@ -308,7 +384,11 @@ def reconcile(
         if converged or number >= max_passes:
             break
     report = ReconcileReport(
-        tuple(passes), round(time.perf_counter() - started, 6), converged, order
+        tuple(passes),
+        round(time.perf_counter() - started, 6),
+        converged,
+        order,
+        share_targets(runner.project),
     )
     if not converged:
         raise NotConvergedError(report)

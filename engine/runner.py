@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from engine.config.pipes import PipeConfig
@@ -28,6 +28,7 @@ from engine.errors import CircuitBreakerTripped, ConfigError, HubError, PipeRunE
 from engine.pipeline import build_sink, build_source, build_transforms
 from engine.sources.base import SourceBatch
 from engine.store import Store
+from engine.store.runs import record_run
 
 __all__ = ["PipeRunner", "RunReport"]
 
@@ -56,6 +57,8 @@ class RunReport:
     """For system shares: what was (or, in a dry run, would be) sent, by operation."""
     path: str = "interpreter"
     """How the transforms ran: ``sql`` (compiled to DuckDB) or ``interpreter``."""
+    run_id: int | None = None
+    """The hub-wide run id this run committed as (``None`` for a dry run); see ``pipe runs``."""
 
     @property
     def changed(self) -> int:
@@ -224,6 +227,14 @@ class PipeRunner:
                 with stage("transform", pipe.id):
                     out: list[Entity] = transforms(batch.entities)
                 with stage("sink", pipe.id):
+                    prefilter = getattr(sink, "prefilter", None)
+                    if prefilter is not None and out:
+                        # settle in bulk what needs no request (engine.sinks.share_diff)
+                        with unit(per_batch):
+                            out, result = prefilter(out)
+                        totals_written += result.written
+                        totals_unchanged += result.unchanged
+                        totals_deleted += result.deleted
                     for chunk in _chunks(out, chunk_size):
                         with unit(per_batch):
                             result = sink.write(chunk)
@@ -279,6 +290,18 @@ class PipeRunner:
                 state.runs += 1
                 self.store.save_pipe_state(state)
                 self._log_run(pipe, start_ts, report)
+                if not dry_run:  # last, so the run's dataset bounds include all of its writes
+                    run_id = record_run(
+                        self.store,
+                        pipe=pipe.id,
+                        started_ts=start_ts,
+                        status="ok",
+                        full=report.full,
+                        read=report.read,
+                        written=report.written,
+                        deleted=report.deleted,
+                    )
+                    report = replace(report, run_id=run_id)
         return report
 
     @staticmethod
@@ -369,4 +392,11 @@ class PipeRunner:
                         "entity": error.entity_id,
                     }
                 ]
+            )
+            record_run(
+                self.store,
+                pipe=pipe.id,
+                started_ts=start_ts,
+                status=state.last_status,
+                error=state.last_error,
             )

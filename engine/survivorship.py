@@ -31,7 +31,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -47,7 +47,9 @@ __all__ = [
     "DEFAULT_CLAIMS_PROPERTY",
     "DEFAULT_EMPTY_VALUES",
     "CandidateSpec",
+    "CandidateView",
     "ClaimRule",
+    "Decision",
     "Survivorship",
     "SurvivorshipConfig",
     "SurvivorshipError",
@@ -282,6 +284,32 @@ class _Candidate:
     """Sort key, best first: newer, higher priority, namespace, member ``_id``, spec order."""
 
 
+@dataclass(frozen=True, slots=True)
+class CandidateView:
+    """One member's value for a golden property, as :meth:`Survivorship.explain` reports it."""
+
+    member: str
+    dataset: str
+    value: Any
+    at: _dt.datetime
+    """When this value last changed in its member (the time survivorship compares)."""
+    empty: bool
+    won: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A golden property, the rule that picked its value and every candidate, best first."""
+
+    golden: str
+    rule: ClaimRule | None
+    candidates: tuple[CandidateView, ...]
+
+    @property
+    def winner(self) -> CandidateView | None:
+        return next((c for c in self.candidates if c.won), None)
+
+
 class Survivorship:
     """The built transform; call it per entity or use :meth:`apply_batch` (one query per dataset).
 
@@ -369,14 +397,15 @@ class Survivorship:
 
     # --- choosing ---------------------------------------------------------------------------------
 
-    def _apply(self, entity: Entity, members: list[_Member]) -> Entity:
-        out = dict(entity)
-        claims: dict[str, Any] = {}
+    def _decide(
+        self, entity: Entity, members: list[_Member]
+    ) -> Iterator[tuple[str, list[_Candidate], _Candidate | None, ClaimRule | None]]:
+        """Per golden property: its candidates, the winner and the rule (None: no candidate)."""
         links: dict[str, int] | None = None
         for golden, specs in self.config.properties:
             candidates = self._candidates(members, specs)
-            out.pop(golden, None)
             if not candidates:
+                yield golden, candidates, None, None
                 continue
             if any(c.empty for c in candidates) and not all(c.empty for c in candidates):
                 if links is None:
@@ -384,6 +413,39 @@ class Survivorship:
                 winner, rule = _choose(candidates, links)
             else:
                 winner, rule = _choose(candidates, {})
+            yield golden, candidates, winner, rule
+
+    def explain(self, entity: Entity) -> list[Decision]:
+        """Why each golden property of ``entity`` is what it is, decided now by :meth:`_decide`.
+
+        The same code path as the transform, so the explanation cannot drift from the outcome;
+        ``candidates`` are best first (the order ``_choose`` ranks them in).
+        """
+        members = self._members(entity)
+        self._prefetch(members)
+        out: list[Decision] = []
+        for golden, candidates, winner, rule in self._decide(entity, members):
+            views = tuple(
+                CandidateView(
+                    c.member.id,
+                    c.member.dataset,
+                    copy.deepcopy(c.value),
+                    micros_to_datetime(c.at),
+                    c.empty,
+                    c is winner,
+                )
+                for c in sorted(candidates, key=lambda c: c.order)
+            )
+            out.append(Decision(golden, rule, views))
+        return out
+
+    def _apply(self, entity: Entity, members: list[_Member]) -> Entity:
+        out = dict(entity)
+        claims: dict[str, Any] = {}
+        for golden, _, winner, rule in self._decide(entity, members):
+            out.pop(golden, None)
+            if winner is None or rule is None:
+                continue
             out[golden] = copy.deepcopy(winner.value)
             claims[golden] = {
                 "value": copy.deepcopy(winner.value),

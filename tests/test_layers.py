@@ -37,6 +37,11 @@ LAYERS: dict[str, int] = {
     "engine.validate": 5,
     "engine.dataflow_docs": 2,
     "engine.tracking": 5,
+    "engine.plan": 5,
+    "engine.why": 5,
+    "engine.html": 1,
+    "engine.views": 5,
+    "engine.report": 5,
     "engine.hub": 6,
     "engine.cli": 7,
 }
@@ -48,6 +53,7 @@ PURE = (
     "engine.graph",
     "engine.cron",
     "engine.canonical",
+    "engine.html",
 )
 IMPURE_LIBS = ("duckdb", "click", "rich", "requests")
 

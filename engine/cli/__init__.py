@@ -10,7 +10,19 @@ from __future__ import annotations
 
 import engine.cli.explain
 import engine.cli.verify  # noqa: F401  (registers pipe verify, pipe test)
-from engine.cli import datasets, demo, docs, dtl, graph, pipes, sandbox  # noqa: F401  (register commands)
+from engine.cli import (  # noqa: F401  (register commands)
+    datasets,
+    demo,
+    docs,
+    dtl,
+    graph,
+    pipes,
+    plan,
+    report,
+    runs,
+    sandbox,
+    why,
+)
 from engine.cli.base import App, cli
 
 __all__ = ["App", "cli", "main"]

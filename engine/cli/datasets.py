@@ -13,10 +13,12 @@ from engine.entity import dumps
 @cli.command("datasets")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--system", "include_system", is_flag=True, help="Include system:* datasets.")
+@click.option("--as-of", "as_of", type=int, metavar="RUN", help="As when run RUN committed.")
 @pass_app
-def datasets_cmd(app: App, as_json: bool, include_system: bool) -> None:
-    """Datasets with their counts."""
-    rows = app.hub.datasets(include_system=include_system)
+def datasets_cmd(app: App, as_json: bool, include_system: bool, as_of: int | None) -> None:
+    """Datasets with their counts (now, or as of a past run: see `pipe runs`)."""
+    view = app.hub if as_of is None else app.hub.as_of(as_of)
+    rows = view.datasets(include_system=include_system)
     if as_json:
         _emit_json({"datasets": [d.to_dict() for d in rows]})
         return
@@ -34,6 +36,9 @@ def datasets_cmd(app: App, as_json: bool, include_system: bool) -> None:
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--deleted", "include_deleted", is_flag=True, help="Include deleted entities.")
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--as-of", "as_of", type=int, metavar="RUN", help="As when run RUN committed (`pipe runs`)."
+)
 @pass_app
 def show_cmd(
     app: App,
@@ -43,15 +48,17 @@ def show_cmd(
     limit: int,
     include_deleted: bool,
     as_json: bool,
+    as_of: int | None,
 ) -> None:
-    """Show entities of DATASET (latest versions)."""
-    view = app.hub.dataset(dataset)
+    """Show entities of DATASET (latest versions, or the versions as of run RUN)."""
+    view = (app.hub if as_of is None else app.hub.as_of(as_of)).dataset(dataset)
     if history and not entity_id:
         raise click.UsageError("--history needs --id")
     if entity_id:
         entities = view.history(entity_id) if history else [e for e in [view.get(entity_id)] if e]
         if not entities:
-            raise click.ClickException(f"no entity {entity_id!r} in dataset {dataset!r}")
+            when = "" if as_of is None else f" as of run {as_of}"
+            raise click.ClickException(f"no entity {entity_id!r} in dataset {dataset!r}{when}")
     else:
         entities = view.entities(include_deleted=include_deleted)[:limit]
     if as_json:

@@ -1,9 +1,11 @@
-"""`pipe graph`, `pipe reconcile`, `pipe pump`: the pipes as one graph."""
+"""`pipe graph`, `pipe reconcile`, `pipe pump`: the pipes as one graph (`pipe plan`: plan.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 import click
@@ -36,19 +38,44 @@ def graph_cmd(ctx: click.Context, dot: bool, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Write past tripped circuit breakers.")
 @click.option("--keep-going", is_flag=True, help="Record failed pipes and go on.")
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the conflict and drift report to REPORT.json and REPORT.html.",
+)
 @pass_app
 def reconcile_cmd(
-    app: App, max_passes: int, full: bool, force: bool, keep_going: bool, as_json: bool
+    app: App,
+    max_passes: int,
+    full: bool,
+    force: bool,
+    keep_going: bool,
+    as_json: bool,
+    report_file: Path | None,
 ) -> None:
     """The nightly batch: collect every system, run every pipe in order until a pass changes
     nothing, share the differences to every system, and say what was sent where."""
+    from engine.cli.report import write_report_files
+    from engine.errors import HubError
+
     app.start_systems()
-    report = app.hub.reconcile(
-        max_passes=max_passes, full=full, force=force, keep_going=keep_going, progress=_step
-    )
+    try:
+        report = app.hub.reconcile(
+            max_passes=max_passes, full=full, force=force, keep_going=keep_going, progress=_step
+        )
+    except HubError:
+        if report_file is not None:  # a reconcile that failed is the one most worth a report
+            with contextlib.suppress(HubError, OSError):  # show the reconcile's error
+                write_report_files(app.hub.report(), report_file, quiet=True)
+        raise
     sent = app.hub.sent(report)
+    files = None
+    if report_file is not None:
+        files = write_report_files(app.hub.report(), report_file, quiet=as_json)
     if as_json:
-        _emit_json({**report.to_dict(), "sent": sent})
+        _emit_json({**report.to_dict(), "sent": sent, **({"report": files} if files else {})})
         return
     totals = report.totals()
     _table(
@@ -56,20 +83,6 @@ def reconcile_cmd(
         ["pipe", "read", "written", "deleted", "runs"],
         [[p, t.read, t.written, t.deleted, t.runs] for p, t in totals.items()],
     )
-    _sent_table(sent)
-
-
-@cli.command("plan")
-@click.option("--json", "as_json", is_flag=True)
-@pass_app
-def plan_cmd(app: App, as_json: bool) -> None:
-    """What `pipe reconcile` would send to each system; sends nothing, writes nothing."""
-    app.start_systems()
-    report = app.hub.plan()
-    sent = app.hub.sent(report)
-    if as_json:
-        _emit_json({"passes": report.pass_count, "converged": report.converged, "sent": sent})
-        return
     _sent_table(sent)
 
 

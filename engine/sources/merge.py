@@ -35,13 +35,13 @@ import pyarrow as pa
 
 from engine.config.pipes import PipeConfig
 from engine.entity import DELETED, ID, NI, Entity, canonical_json, is_deleted
-from engine.errors import ConfigError, PipeRunError
+from engine.errors import ConfigError, JsonPath, PipeRunError
 from engine.sources.base import SourceBatch
 from engine.store import Store, table_to_entities
 from engine.store.lookup import index_key
 from engine.store.store import first_row
 
-__all__ = ["MergeSource"]
+__all__ = ["MergeSource", "RuleMatch"]
 
 READ_CHUNK = 20_000
 EMIT_CHUNK = 2_000
@@ -59,6 +59,19 @@ class _Rule:
     index: int
     left: _Side
     right: _Side
+    text: Any = None
+    """The rule as written (``["eq", left, right]``; a pair of an ``equality_sets`` entry)."""
+    where: JsonPath | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """An equality rule that joins two members, and the values both sides produced."""
+
+    rule: int
+    text: Any
+    where: JsonPath | None
+    values: tuple[Any, ...]
 
 
 class MergeSource:
@@ -142,7 +155,13 @@ class MergeSource:
             for a, b in itertools.pairwise(group):
                 pairs.append((a, b, where))
         return [
-            _Rule(n, self._side(left, where / 1), self._side(right, where / 2))
+            _Rule(
+                n,
+                self._side(left, where / 1),
+                self._side(right, where / 2),
+                ["eq", left, right],
+                where,
+            )
             for n, (left, right, where) in enumerate(pairs)
         ]
 
@@ -198,6 +217,54 @@ class MergeSource:
             )
             self._tables = (keys, members)
         return self._tables
+
+    # --- explaining (read-only; ``pipe why``) ---------------------------------------------------
+
+    def matches(self, left: tuple[int, Entity], right: tuple[int, Entity]) -> list[RuleMatch]:
+        """The rules joining two members (dataset position, entity), each with the shared values.
+
+        Computed by the same side evaluators and ``index_key`` the run uses, so an explanation
+        can never disagree with how the group was formed.
+        """
+        found: list[RuleMatch] = []
+        for rule in self.rules:
+            for a, b in ((left, right), (right, left)):
+                if (rule.left.dataset_index, rule.right.dataset_index) != (a[0], b[0]):
+                    continue
+                theirs = {index_key(v) for v in rule.right.evaluate(b[1])}
+                shared = [v for v in rule.left.evaluate(a[1]) if index_key(v) in theirs]
+                if shared:
+                    found.append(RuleMatch(rule.index, rule.text, rule.where, tuple(shared)))
+                    break
+        return found
+
+    def group_of(self, dataset_index: int, entity_id: str) -> str | None:
+        """The ``_id`` the member's group was last emitted as; ``None`` if it never was.
+
+        Reads the key index without creating it (an explanation must not change the hub).
+        """
+        exists = first_row(
+            self.store.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                ["hub_merge_state"],
+            )
+        )
+        if not exists or not exists[0]:
+            return None
+        row = first_row(
+            self.store.con.execute(
+                "SELECT k FROM hub_merge_state WHERE pipe_id = ?", [self.pipe.id]
+            )
+        )
+        if row is None:
+            return None
+        members = f"merge_members_{int(row[0])}"
+        found = first_row(
+            self.store.con.execute(
+                f"SELECT grp FROM {members} WHERE m = ?", [f"{dataset_index}|{entity_id}"]
+            )
+        )
+        return None if found is None else str(found[0])
 
     # --- reading ------------------------------------------------------------------------------
 
