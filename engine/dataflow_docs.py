@@ -147,10 +147,17 @@ def _section(
         if not (isinstance(statement, list) and len(statement) == 3 and statement[0] == "add"):
             continue
         target, expr = str(statement[1]), statement[2]
+        if target.startswith("$"):
+            continue  # hub-internal (e.g. a line's hub key, "$line"): never sent to the system
         if rule == "payload" and _applies_line(expr):
             # the record's lines: one row per line property, "items.name" style
             for line_stmt in _rule(share, "line"):
-                if isinstance(line_stmt, list) and len(line_stmt) == 3 and line_stmt[0] == "add":
+                if (
+                    isinstance(line_stmt, list)
+                    and len(line_stmt) == 3
+                    and line_stmt[0] == "add"
+                    and not str(line_stmt[1]).startswith("$")
+                ):
                     for golden in _golden_of(line_stmt[2], refs):
                         for raw in line_map.get(golden, []):
                             section.rows.append(

@@ -52,10 +52,12 @@ from engine.config.pipes import PipeConfig
 from engine.config.project import Project
 from engine.config.systems import SystemConfig, template_names
 from engine.connectors import HttpError, NotFoundError, RejectedError, RestClient
+from engine.connectors.clients import open_client
 from engine.deadletter import DeadLetters
 from engine.entity import DELETED, FILTERED, ID, Entity
 from engine.errors import ConfigError
 from engine.sinks.base import WriteResult
+from engine.sinks.share_lines import line_links, merge_links, split_line_keys
 from engine.sinks.share_log import ShareLog
 from engine.sources.system import block_option, resolve_system
 from engine.store import Store
@@ -81,6 +83,7 @@ class Outcome:
     target_id: str | None = None
     generated_id: str | None = None
     error: str | None = None
+    answer: Mapping[str, Any] | None = None  # the system's answer to an insert or update
 
 
 class _Unsendable(Exception):
@@ -125,6 +128,9 @@ class ShareSink:
         self.insert_properties: dict[str, Any] = option("insert_properties", dict, {})
         self.update_id_property: str | None = option("update_id_property", str, None)
         self.locking: bool = option("optimistic_locking", bool, True)
+        # embedded lines whose hub keys ($line) become $line_links (engine.sinks.share_lines)
+        self.lines_field: str | None = option("lines", str, None)
+        self.line_id_field: str = option("line_id", str, "id")
         try:
             self.compare = {
                 str(k): jmespath.compile(str(v)) for k, v in option("compare", dict, {}).items()
@@ -138,6 +144,7 @@ class ShareSink:
         self.stats: dict[str, int] = dict.fromkeys(STAT_KEYS, 0)
         self._client: RestClient | None = None
         self._seen: set[str] = set()
+        self.collected_cache: dict[str, Entity | None] = {}
 
     # --- the Sink protocol ----------------------------------------------------------------------
 
@@ -157,6 +164,12 @@ class ShareSink:
             self.close()
             raise
         return result
+
+    def prefilter(self, entities: list[Entity]) -> tuple[list[Entity], WriteResult]:
+        """Settle a source batch's entities that need no request in bulk; see share_diff."""
+        from engine.sinks.share_diff import prefilter
+
+        return prefilter(self, entities)
 
     def finish(self, *, full: bool, source_populated: bool) -> WriteResult:
         """Retry the dead letters this run did not see again, then close the connection."""
@@ -181,7 +194,7 @@ class ShareSink:
     @property
     def client(self) -> RestClient:
         if self._client is None:
-            self._client = RestClient(self.system)
+            self._client = open_client(self.system, pipe=self.pipe_id)
         return self._client
 
     # --- one entity -------------------------------------------------------------------------------
@@ -191,6 +204,7 @@ class ShareSink:
         previous = self.log.get(entity_id)
         raw_payload = entity.get("$payload")
         payload = to_plain(raw_payload) if isinstance(raw_payload, Mapping) else {}
+        payload, line_keys = split_line_keys(payload, self.lines_field)
         target_id = _text(entity.get("$target_id"))
         parent_id = _text(entity.get("$parent_id"))
         try:
@@ -209,7 +223,12 @@ class ShareSink:
         except HttpError as e:
             raise e.located(entity_id=entity_id) from None
         self.stats[_STATUS_STAT[outcome.status]] += 1
-        if not self.dry_run:
+        # a delete already done stays recorded as done: an archived record (Wave products) is
+        # still listed, so only this status keeps the next run from archiving it again
+        keep_deleted = outcome.status == "unchanged" and bool(
+            previous is not None and previous.get("status") == "deleted" and entity.get(DELETED)
+        )
+        if not self.dry_run and not keep_deleted:
             self.log.record(
                 entity_id,
                 previous,
@@ -220,6 +239,10 @@ class ShareSink:
                 parent_id=parent_id,
                 generated_id=outcome.generated_id,
                 error=outcome.error,
+                line_links=merge_links(
+                    (previous or {}).get("$line_links"),
+                    line_links(line_keys, outcome.answer, self.lines_field, self.line_id_field),
+                ),
             )
             # any outcome but a rejection supersedes an earlier failure of this entity: retrying
             # the stale version later would undo what this newer one decided
@@ -289,7 +312,7 @@ class ShareSink:
         generated = self.client.record_id(self.ops["insert"], created)
         if generated is None:
             return Outcome("inserted", error="the system answered no id for the new record")
-        return Outcome("inserted", generated, generated)
+        return Outcome("inserted", generated, generated, answer=created)
 
     def _update(self, target_id: str, payload: dict[str, Any], parent_id: str | None) -> Outcome:
         fields = payload
@@ -312,8 +335,8 @@ class ShareSink:
         if self.update_id_property:
             body[self.update_id_property] = target_id
         self._needs_parent("update", parent_id)
-        self.client.update(self.ops["update"], target_id, body, parent_id=parent_id)
-        return Outcome("updated", target_id)
+        answer = self.client.update(self.ops["update"], target_id, body, parent_id=parent_id)
+        return Outcome("updated", target_id, answer=answer)
 
     def _delete(self, target_id: str | None, parent_id: str | None, prev: Entity | None) -> Outcome:
         target = target_id or (_text(prev.get("$generated_id")) if prev else None)
@@ -341,14 +364,19 @@ class ShareSink:
 
     def _gone(self, target_id: str) -> bool:
         """True when the last collect of the target saw this record deleted."""
-        dataset = self.store.dataset(self.collect_dataset)
-        found = dataset.latest(target_id) if dataset.exists else None
+        found = self._last_collected(target_id)
         return found is not None and found.get(DELETED) is True
 
     def _collected(self, target_id: str) -> Entity | None:
-        dataset = self.store.dataset(self.collect_dataset)
-        found = dataset.latest(target_id) if dataset.exists else None
+        found = self._last_collected(target_id)
         return None if found is None or found.get(DELETED) is True else dict(found)
+
+    def _last_collected(self, target_id: str) -> Entity | None:
+        if target_id in self.collected_cache:  # read for the whole batch by share_diff
+            return self.collected_cache[target_id]
+        dataset = self.store.dataset(self.collect_dataset)
+        found: Entity | None = dataset.latest(target_id) if dataset.exists else None
+        return found
 
     def _project(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The record with each ``compare`` field read through its JMESPath expression."""

@@ -6,6 +6,7 @@ creates lives here. One entity per shared ``_id``::
     {"_id": "<golden id>", "$target_id": "<record id in the system>",
      "$generated_id": "<id the system returned when the hub inserted it>", "$origin": ...,
      "$parent_id": ..., "$payload_hash": "<md5 of what was last sent>",
+     "$line_links": [{"id": "<line id in the system>", "line": "<hub line key>"}],  # if any
      "status": "inserted|updated|unchanged|deleted|skipped-lock|skipped|rejected",
      "at": "<ISO time>", "error": null}
 
@@ -18,6 +19,8 @@ creates lives here. One entity per shared ``_id``::
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from engine.clock import micros_to_datetime
@@ -35,6 +38,10 @@ class ShareLog:
         self.name = name
         self._by_generated: dict[str, Entity] | None = None
         self._by_origin: dict[str, Entity] | None = None
+        # per source batch (engine.sinks.share_diff): the batch's rows read in one query, and
+        # appends held back and written as one batch; never more than one batch in memory
+        self._cache: dict[str, Entity | None] = {}
+        self._held: list[Entity] | None = None
 
     @property
     def dataset(self) -> Any:
@@ -42,8 +49,33 @@ class ShareLog:
 
     def get(self, entity_id: str) -> Entity | None:
         """The last outcome recorded for ``entity_id``."""
+        if entity_id in self._cache:
+            cached = self._cache[entity_id]
+            return dict(cached) if cached is not None else None
         found = self.dataset.latest(entity_id) if self.dataset.exists else None
         return dict(found) if found is not None else None
+
+    def prefetch(self, ids: list[str]) -> None:
+        """Read the last outcomes of ``ids`` in one query; :meth:`get` answers from them.
+
+        Replaces the previous batch's rows, so memory stays at one batch. Only this class
+        writes the share dataset, and :meth:`record` keeps the rows current.
+        """
+        self._cache = dict.fromkeys(ids)
+        if ids and self.dataset.exists:
+            for row in self.dataset.latest_many(ids):
+                self._cache[str(row[ID])] = dict(row)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold back the appends :meth:`record` makes and write them as one batch at the end."""
+        self._held = []
+        try:
+            yield
+            if self._held:
+                self.dataset.append(self._held)
+        finally:
+            self._held = None
 
     def _indexes(self) -> tuple[dict[str, Entity], dict[str, Entity]]:
         if self._by_generated is None or self._by_origin is None:
@@ -83,6 +115,7 @@ class ShareLog:
         parent_id: str | None = None,
         generated_id: str | None = None,
         error: str | None = None,
+        line_links: list[dict[str, str]] | None = None,
     ) -> Entity:
         """Append the outcome for ``entity_id`` when it differs from ``previous``; return it."""
         before = previous or {}
@@ -96,10 +129,17 @@ class ShareLog:
             "status": status,
             "error": error,
         }
+        if line_links or before.get("$line_links"):
+            row["$line_links"] = line_links or before.get("$line_links")
         if any(before.get(k) != v for k, v in row.items()) or "at" not in before:
             now = micros_to_datetime(self.store.clock.now_micros())
             row["at"] = format_datetime(now)
-            self.dataset.append([row])
+            if self._held is not None:
+                self._held.append(row)
+            else:
+                self.dataset.append([row])
+            if entity_id in self._cache:
+                self._cache[entity_id] = row
         else:
             row["at"] = before["at"]
         self._index(row)
