@@ -38,6 +38,7 @@ class DeadLetters:
         self.store = store
         self.pipe_id = pipe_id
         self.name = dead_letter_dataset(pipe_id)
+        self._live: set[str] | None = None  # ids with a live letter, once :meth:`preload` ran
 
     @property
     def dataset(self) -> Any:
@@ -73,10 +74,18 @@ class DeadLetters:
             "last_failure": now,
         }
         self.dataset.append([letter])
+        if self._live is not None:
+            self._live.add(entity_id)
         return attempts
+
+    def preload(self) -> None:
+        """Learn which ids have a live letter in one query, so :meth:`get` skips the others."""
+        self._live = {str(letter[ID]) for letter in self.pending()}
 
     def get(self, entity_id: str) -> Entity | None:
         """The live dead letter of ``entity_id``, or ``None``."""
+        if self._live is not None and entity_id not in self._live:
+            return None  # known to have none: no query (most entities never failed)
         letter = self.dataset.latest(entity_id)
         if letter is None or letter.get(DELETED) is True:
             return None

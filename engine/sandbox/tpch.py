@@ -5,8 +5,9 @@ rows with one command: ``customer`` → ERP customers, ``part`` → products, ``
 ``lineitem`` → orders with embedded lines. The data is generated as Parquet once per scale
 factor (cached under ``<dir>/sf<sf>/``) and mapped with pyarrow, so only the mapping runs in
 Python. SF 0.01 gives 1,500 customers, 15,000 orders and 60,000 lines; SF 1 is a hundred times
-that, which is large enough for bulk reads (the sandbox store rewrites its files on each API write,
-so writes at that size are slow).
+that. Loading bypasses the API (``load_records``); later API writes append one journal line
+each (``base.py``), so editing 1 % of SF 1 through the API is cheap. Listing is not: every page
+copies the resource's records, so a full collect of SF 1 orders costs pages × records.
 
 Only the Custom ERP is filled; it is the origin of most Talk flows. The values are TPC-H's own
 (``Customer#000000001``, US-style phones, 1990s dates), with ids kept equal to the TPC-H keys.
