@@ -24,6 +24,7 @@ from engine.errors import JsonPath
 from engine.sqlc import sqltext as q
 from engine.sqlc.datetimes import datetime_parse
 from engine.sqlc.frame import E, Frame
+from engine.sqlc.hops import compile_hops
 
 __all__ = ["RESERVED_READ", "ExprCompiler", "as_bool", "as_json"]
 
@@ -104,6 +105,12 @@ class ExprCompiler:
         if node.variable == "_T" and len(node.steps) == 1:
             return self.read_target(node.steps[0], node.path)
         raise Frame.refuse(f"variable path {node.raw!r} is not compiled to SQL", node.path)
+
+    def source_path(self, steps: tuple[str, ...], where: JsonPath) -> E:
+        """``_S.steps`` as JSON text (refusing fields the stored body does not hold)."""
+        if steps[0] in RESERVED_READ:
+            raise Frame.refuse(f"_S.{steps[0]} is not in the stored body", where)
+        return self.frame.source_value(steps, where)[0]
 
     def json(self, node: Node) -> E:
         return as_json(self.compile(node))
@@ -329,5 +336,6 @@ _FUNCTIONS: dict[str, Callable[[ExprCompiler, Call], E]] = {
     "if-null": ExprCompiler.if_null,
     "list": ExprCompiler.list_,
     "datetime-parse": datetime_parse,
+    "hops": compile_hops,
 }
 """The expression functions compiled to SQL (DTL spelling)."""

@@ -68,6 +68,10 @@ class Frame:
     unsure: list[str] = field(default_factory=list)
     valued: set[int] = field(default_factory=set)
     counter: int = 0
+    hops: list[Any] = field(default_factory=list)
+    """The :class:`engine.sqlc.hops.HopSpec` s of the rule, joined in after ``sv``."""
+    hop_keys: dict[int, str] = field(default_factory=dict)
+    """Per hop, the SQL (over ``sv``) of the source row's key texts."""
 
     @staticmethod
     def refuse(reason: str, path: JsonPath) -> NotCompilable:
@@ -129,6 +133,9 @@ class Frame:
             )
             out.append(f"sv AS (\n  SELECT *,\n    {values}\n  FROM s0\n)")
             previous = "sv"
+        if self.hops:
+            out += self._hop_ctes()
+            previous = "sh"
         for i, layer in enumerate(self.layers, 1):
             if not layer:
                 continue
@@ -140,11 +147,43 @@ class Frame:
             previous = f"s{i}"
         return out
 
+    def _hop_ctes(self) -> list[str]:
+        """Per hop: the source keys, the distinct matches, their ``_id``-ordered list; then ``sh``.
+
+        ``{hop:N}`` is the hopped side (``k, _id, piece, risky``), bound at run time.
+        """
+        out: list[str] = []
+        joins: list[str] = []
+        cols: list[str] = []
+        for n in (spec.n for spec in self.hops):
+            out.append(
+                f"hk{n} AS (\n  SELECT * FROM (SELECT _src, unnest({self.hop_keys[n]}) AS k "
+                f"FROM sv) WHERE k <> 'null'\n)"
+            )
+            out.append(
+                f"hm{n} AS (\n  SELECT DISTINCT hk._src, t._id, t.piece, t.risky\n"
+                f"  FROM hk{n} AS hk JOIN {{hop:{n}}} AS t ON t.k = hk.k\n)"
+            )
+            out.append(
+                f"ha{n} AS (\n  SELECT _src, '[' || coalesce(string_agg(piece, ',' ORDER BY _id), "
+                f"'') || ']' AS h, bool_or(risky) AS r\n  FROM hm{n} GROUP BY _src\n)"
+            )
+            joins.append(f"LEFT JOIN ha{n} ON ha{n}._src = p._src")
+            cols += [f"coalesce(ha{n}.h, '[]') AS _h{n}", f"coalesce(ha{n}.r, false) AS _hr{n}"]
+        out.append(
+            f"sh AS (\n  SELECT p.*, {', '.join(cols)}\n  FROM sv AS p\n  "
+            + "\n  ".join(joins)
+            + "\n)"
+        )
+        return out
+
     @property
     def last(self) -> str:
         """The name of the last non-empty layer."""
         names = [f"s{i}" for i, layer in enumerate(self.layers, 1) if layer]
-        return names[-1] if names else ("sv" if self.valued else "s0")
+        if names:
+            return names[-1]
+        return "sh" if self.hops else ("sv" if self.valued else "s0")
 
 
 def _quote(text: str) -> str:

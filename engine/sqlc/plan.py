@@ -61,6 +61,13 @@ class SqlPlan:
     def sql(self) -> str:
         return self.query.sql
 
+    @property
+    def tracked_hops(self) -> list[str]:
+        """Datasets hopped with dependency tracking on; the runner interprets such pipes, because
+        the compiled path does not record ``hub_deps`` rows (``track-dependencies: false`` opts
+        out of tracking and into SQL)."""
+        return sorted({h.dataset for h in self.query.hops if h.track})
+
     def compile_for(self, universe: list[str], *, complete: bool = True) -> CompiledQuery:
         """The query for a discovered set of source keys (wildcard ``copy`` patterns).
 

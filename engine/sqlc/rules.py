@@ -29,6 +29,7 @@ from engine.errors import JsonPath
 from engine.sqlc import sqltext as q
 from engine.sqlc.expressions import RESERVED_READ, ExprCompiler, as_bool
 from engine.sqlc.frame import E, Frame, Slot
+from engine.sqlc.hops import HopSpec
 
 __all__ = ["CompiledQuery", "compile_default_rule"]
 
@@ -39,11 +40,15 @@ _WILD = frozenset("*?")
 class CompiledQuery:
     """The SQL of one compiled rule for one key universe; ``{log}``/``{cur}`` are placeholders."""
 
-    def __init__(self, sql: str, wildcard: bool, paths: int) -> None:
+    def __init__(
+        self, sql: str, wildcard: bool, paths: int, hops: tuple[HopSpec, ...] = ()
+    ) -> None:
         self.sql = sql
         self.wildcard = wildcard
         """Whether a wildcard ``copy`` depends on the source keys (the executor discovers them)."""
         self.paths = paths
+        self.hops = hops
+        """The hopped datasets, as ``{hop:N}`` placeholders in ``sql`` (:func:`engine.sqlc.hops.bind`)."""
 
 
 class _RuleCompiler:
@@ -225,16 +230,14 @@ class _RuleCompiler:
         self.frame.flush()
         deleted = self.slots.get("_deleted")
         deleted_sql = f"coalesce({deleted.value.sql} = 'true', false)" if deleted else "false"
-        parts: list[str] = []
-        for key in sorted({*self.slots, "_id", "_deleted"}):
-            if key.startswith("_") and key not in ("_id", "_deleted"):
-                continue
-            head = q.sql_str(q.key_text(key) + ":")
-            if key == "_deleted":
-                parts.append(f"{head} || (CASE WHEN {deleted_sql} THEN 'true' ELSE 'false' END)")
-                continue
-            parts.append(f"{head} || {self.slots.get(key, id_slot).value.sql}")  # NULL: absent
-        body = "concat('{', concat_ws(',',\n      " + ",\n      ".join(parts) + "), '}')"
+        body = _body(
+            {
+                key: self.slots.get(key, id_slot)
+                for key in {*self.slots, "_id"}
+                if not key.startswith("_") or key == "_id"
+            },
+            f"(CASE WHEN {deleted_sql} THEN 'true' ELSE 'false' END)",
+        )
         # The source's own _id (always a string, present in every body) needs no decoding.
         id_sql = "_sid" if copied_id else f"coalesce({q.raw_string(id_value)}, _sid)"
         paths = ", ".join(q.sql_str(q.json_path(p)) for p in self.frame.paths)
@@ -280,7 +283,9 @@ def compile_default_rule(
     if verify_keys:
         compiler.verify_universe()
     sql = compiler.query()
-    return CompiledQuery(sql, compiler.wildcard, len(compiler.frame.paths))
+    return CompiledQuery(
+        sql, compiler.wildcard, len(compiler.frame.paths), tuple(compiler.frame.hops)
+    )
 
 
 # -- argument shapes ----------------------------------------------------------------------------
@@ -318,6 +323,33 @@ def _patterns(node: Node) -> tuple[str, ...]:
         if all(isinstance(i, Literal) and isinstance(i.value, str) for i in items):
             return tuple(i.value for i in items if isinstance(i, Literal))
     raise Frame.refuse("copy/remove patterns must be constant strings", node.path)
+
+
+def _body(slots: dict[str, Slot], deleted: str) -> str:
+    """SQL: the canonical body ``{"k":v,...}`` from the slots (SQL NULL: key absent).
+
+    One flat ``concat`` (which skips NULL arguments): ``_deleted`` is always present, so keys
+    sorting before it carry a trailing comma and keys after it a leading one, and a key's
+    ``"k":`` head is NULL exactly when its value is. No intermediate string per key, which
+    ``concat_ws(',', '"k":' || v, ...)`` allocates (a sixth of the whole query's time).
+    """
+    args: list[str] = []
+    for key in sorted({*slots, "_deleted"}):
+        head = q.key_text(key) + ":"
+        if key == "_deleted":
+            args += [q.sql_str(head), deleted]
+            continue
+        slot = slots[key]
+        value = slot.value.sql
+        before = key < "_deleted"
+        if slot.always:
+            args += [q.sql_str(head), value, "','"] if before else [q.sql_str("," + head), value]
+            continue
+        piece = q.sql_str(head if before else "," + head)
+        args += [f"CASE WHEN {value} IS NULL THEN NULL ELSE {piece} END", value]
+        if before:
+            args.append(f"CASE WHEN {value} IS NULL THEN NULL ELSE ',' END")
+    return "concat('{', " + ",\n      ".join(args) + ", '}')"
 
 
 def _simple(sql: str) -> bool:

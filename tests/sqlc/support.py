@@ -11,6 +11,7 @@ from engine.entity import FILTERED, ID, Entity, hash_body
 from engine.errors import HubError
 from engine.sqlc import Refusal, SqlPlan, plan_pipe
 from engine.store import Store
+from engine.store.lookup import StoreLookup
 
 
 def make_pipe(rules: list[Any], **extra: Any) -> PipeConfig:
@@ -73,7 +74,7 @@ def run_sql(
 
 def run_interpreter(rules: list[Any], store: Store, since: int | None = None) -> Outcome:
     compiled = compile_transform({"default": rules}, id_required=True)
-    ctx = RunContext(pipe_id="p", sink_is_dataset=True)
+    ctx = RunContext(pipe_id="p", sink_is_dataset=True, datasets=StoreLookup(store))
     bodies: list[str] = []
     filtered: list[str] = []
     entities: list[Entity] = store.dataset("src").entities_since(since)

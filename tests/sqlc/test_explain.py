@@ -50,3 +50,37 @@ def test_explain_interpreter_path_names_the_rule(tmp_path: Path) -> None:
     assert report["rule_path"] == "$.transform.rules.default[1][2]"
     code, out = invoke(root, "explain", "people")
     assert "path:  interpreter" in out and "source type 'embedded'" in out
+
+
+def test_explain_hops_shows_the_join_or_why_tracking_keeps_the_interpreter(
+    tmp_path: Path,
+) -> None:
+    spec = {"datasets": ["companies c"], "where": ["eq", "_S.company", "c.code"]}
+    root = write_project(
+        tmp_path,
+        [
+            embedded("people", [{"_id": "1", "company": "x"}]),
+            embedded("companies", [{"_id": "c1", "code": "x"}]),
+            from_dataset("joined", "people", [["copy", "*"], ["add", "c", ["hops", spec]]]),
+            from_dataset(
+                "untracked",
+                "people",
+                [["copy", "*"], ["add", "c", ["hops", {**spec, "track-dependencies": False}]]],
+            ),
+        ],
+    )
+    invoke(root, "run", "people")
+    invoke(root, "run", "companies")
+    code, out = invoke(root, "explain", "untracked", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["path"] == "sql"
+    assert "JOIN" in report["sql"] and "{hop:" not in report["sql"]
+    code, out = invoke(root, "explain", "joined")
+    assert code == 0 and "path:  interpreter" in out and "track dependencies" in out
+    assert "LEFT JOIN ha1" in out  # the SQL it would run is still shown
+    code, out = invoke(root, "run", "untracked", "--json")
+    assert code == 0 and '"path": "sql"' in out
+    code, out = invoke(root, "show", "untracked", "--json")
+    assert (
+        '"code": "x"' in out and '"_hash":' in out
+    )  # the hopped entity, as the interpreter sees it

@@ -131,10 +131,18 @@ def test_errors_are_the_interpreters() -> None:
         (
             [
                 ["copy", "*"],
-                ["add", "o", ["hops", {"datasets": ["o o"], "where": ["eq", "_S.a", "o.b"]}]],
+                [
+                    "add",
+                    "o",
+                    [
+                        "hops",
+                        {"datasets": ["o o"], "where": ["eq", "_S.a", "o.b"]},
+                        {"datasets": ["p p"], "where": ["eq", "_S.b", "p.c"]},
+                    ],
+                ],
             ],
             "$.transform.rules.default[1][2]",
-            "'hops'",
+            "several specs",
         ),
         ([["add", "_id", "_S._updated"]], "$.transform.rules.default[0][2]", "stored body"),
         (
