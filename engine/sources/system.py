@@ -51,6 +51,7 @@ from engine.config.pipes import PipeConfig
 from engine.config.project import Project
 from engine.config.systems import SystemConfig
 from engine.connectors import Record, RestClient
+from engine.connectors.clients import open_client
 from engine.deadletter import DeadLetters
 from engine.entity import ID, Entity
 from engine.errors import ConfigError
@@ -159,7 +160,7 @@ class SystemSource:
     def read(self, since: Any) -> Iterator[SourceBatch]:
         newest = since
         newest_moment = parse_moment(since) if since is not None else None
-        with RestClient(self.system) as client:
+        with open_client(self.system, pipe=self.pipe.id) as client:
             for page, parent_id in self._pages(client, since):
                 entities: list[Entity] = []
                 for record in page:
