@@ -10,6 +10,12 @@ Design notes
   expression adds an *unsure* condition to the frame instead of guessing; such rows run through
   the interpreter. Anything not handled at all raises :class:`NotCompilable` with the JSON path
   of the offending expression.
+* **Two modes.** The *general* mode dispatches on the value's type per row (a ``CASE`` per
+  possible type). The *fast* mode (the default) assumes the type a function is normally given
+  (``concat``/``upper`` a plain string or null, ``gt 500`` an integer or null) and flags every
+  other row for the interpreter instead of dispatching: a cheap prefix test replaces the ``CASE``
+  work on every row. Both are exact; the executor switches a run to the general query when the
+  fast one flags more than a few rows (:mod:`engine.sqlc.executor`).
 * Function names stay in DTL spelling in :data:`_FUNCTIONS` and messages.
 """
 
@@ -73,9 +79,10 @@ def _same_kind(parts: list[E]) -> list[E]:
 class ExprCompiler:
     """Compiles expression nodes; see the module notes."""
 
-    def __init__(self, frame: Frame, read_target: TargetReader) -> None:
+    def __init__(self, frame: Frame, read_target: TargetReader, *, fast: bool = True) -> None:
         self.frame = frame
         self.read_target = read_target
+        self.fast = fast
 
     def unsure(self, condition: str) -> None:
         self.frame.unsure.append(condition)
@@ -127,6 +134,10 @@ class ExprCompiler:
         if e.is_constant:
             value = e.constant if isinstance(e.constant, list) else [e.constant]
             return q.sql_str("".join(v for v in value if isinstance(v, str)))
+        if self.fast:
+            # null gives SQL NULL, which concat skips; anything but a plain string: interpreter
+            self.unsure(f"NOT ({_fast_string(e.sql)} OR {e.sql} = 'null')")
+            return f"json_extract_string({e.sql}, '$')"
         self.unsure(f"starts_with({e.sql}, '[')")  # lists are flattened: interpreter
         return f"(CASE WHEN {q.is_plain_string(e.sql)} THEN {q.raw_string(e.sql)} ELSE '' END)"
 
@@ -139,6 +150,12 @@ class ExprCompiler:
             return E(f"{fn}({e.sql})", "str")
         if e.kind == "bool":
             return E("'null'", "json")
+        if self.fast:
+            # A string not starting with ~ maps to one that does not either: no ~ escape needed.
+            ascii_string = f"({_fast_string(e.sql)} AND strlen({e.sql}) = length({e.sql}))"
+            self.unsure(f"NOT ({ascii_string} OR {e.sql} = 'null')")
+            mapped = f"CAST(to_json({fn}(json_extract_string({e.sql}, '$'))) AS VARCHAR)"
+            return E(f"coalesce({mapped}, 'null')", "json", exact=False)
         raw = q.raw_string(e.sql)
         self.unsure(f"starts_with({e.sql}, '[')")
         self.unsure(f"({q.is_plain_string(e.sql)} AND strlen({e.sql}) <> length({e.sql}))")
@@ -181,6 +198,10 @@ class ExprCompiler:
             s, other = (a, b) if a.kind == "str" else (b, a)
             j = as_json(other).sql
             self.unsure(f"starts_with({j}, '[')")  # eq coerces to lists: ["a"] eq "a"
+            if s.is_constant and _text_comparable_constant(s.constant):
+                # Canonical text without escapes: equal strings have equal text, and no other
+                # value (typed values start with "~, which the constant's text does not) has it.
+                return E(f"({j} = {q.json_text(s.constant)})", "bool")
             return E(f"({q.is_plain_string(j)} AND {q.raw_string(j)} = {s.sql})", "bool")
         ja, jb = as_json(a), as_json(b)
         for side in (ja, jb):
@@ -194,6 +215,10 @@ class ExprCompiler:
     def order(self, node: Call, op: str) -> E:
         """``gt``/``gte``/``lt``/``lte`` for two integers or two plain strings; null if a side is."""
         a, b = (self.json(arg) for arg in node.args)
+        if self.fast and a.is_constant != b.is_constant:
+            fast = self._order_constant(a, b, op)
+            if fast is not None:
+                return fast
         ints = f"({_is_int(a)} AND {_is_int(b)})"
         strs = f"({q.is_plain_string(a.sql)} AND {q.is_plain_string(b.sql)})"
         nulls = f"({a.sql} IN ('null', '[]') OR {b.sql} IN ('null', '[]'))"
@@ -204,6 +229,28 @@ class ExprCompiler:
             f"(CASE WHEN {nulls} THEN 'null' WHEN {ints} THEN "
             f"(CASE WHEN {by_int} THEN 'true' ELSE 'false' END) "
             f"WHEN {strs} AND {by_str} THEN 'true' ELSE 'false' END)",
+            "json",
+        )
+
+    def _order_constant(self, a: E, b: E, op: str) -> E | None:
+        """Fast mode: a value against an integer or plain-string constant; other types flagged."""
+        value, const = (b, a) if a.is_constant else (a, b)
+        c = const.constant
+        j = value.sql
+        if isinstance(c, int) and not isinstance(c, bool) and abs(c) < 2**63:
+            same_kind = _is_int(value)
+            left, right = f"TRY_CAST({j} AS BIGINT)", str(c)
+        elif isinstance(c, str) and _text_comparable_constant(c) and not c.startswith("~"):
+            same_kind = _fast_string(j)
+            left, right = f"json_extract_string({j}, '$')", q.sql_str(c)
+        else:
+            return None
+        self.unsure(f"NOT ({j} = 'null' OR {same_kind})")
+        if a.is_constant:
+            left, right = right, left
+        return E(
+            f"(CASE WHEN {j} = 'null' THEN 'null' WHEN {left} {op} {right} THEN 'true' "
+            "ELSE 'false' END)",
             "json",
         )
 
@@ -302,6 +349,11 @@ def _is_int(e: E) -> str:
         exact = isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
         return "true" if exact else "false"
     return f"coalesce(CAST(TRY_CAST({e.sql} AS BIGINT) AS VARCHAR) = {e.sql}, false)"
+
+
+def _fast_string(j: str) -> str:
+    """SQL: ``j`` is a plain string not starting with ``~`` (its raw text needs no unescaping)."""
+    return f"(starts_with({j}, '\"') AND NOT starts_with({j}, '\"~'))"
 
 
 def _text_comparable_constant(value: Any) -> bool:

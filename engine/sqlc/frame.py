@@ -72,6 +72,10 @@ class Frame:
     """The :class:`engine.sqlc.hops.HopSpec` s of the rule, joined in after ``sv``."""
     hop_keys: dict[int, str] = field(default_factory=dict)
     """Per hop, the SQL (over ``sv``) of the source row's key texts."""
+    hop_values: dict[int, str] = field(default_factory=dict)
+    """Per hop, the SQL (over ``sv``) of the source row's key value (a scalar or a list)."""
+    unique_hops: bool = False
+    """The hopped keys are unique (checked per run): a plain LEFT JOIN per hop."""
 
     @staticmethod
     def refuse(reason: str, path: JsonPath) -> NotCompilable:
@@ -155,6 +159,20 @@ class Frame:
         out: list[str] = []
         joins: list[str] = []
         cols: list[str] = []
+        if self.unique_hops:
+            # At most one entity per scalar key (list keys are flagged): no DISTINCT, no GROUP BY.
+            for n in (spec.n for spec in self.hops):
+                joins.append(f"LEFT JOIN {{hop:{n}}} AS t{n} ON t{n}.k = p.{self.hop_values[n]}")
+                cols += [
+                    f"(CASE WHEN t{n}.piece IS NULL THEN '[]' ELSE '[' || t{n}.piece || ']' END)"
+                    f" AS _h{n}",
+                    f"coalesce(t{n}.risky, false) AS _hr{n}",
+                ]
+            return [
+                f"sh AS (\n  SELECT p.*, {', '.join(cols)}\n  FROM sv AS p\n  "
+                + "\n  ".join(joins)
+                + "\n)"
+            ]
         for n in (spec.n for spec in self.hops):
             out.append(
                 f"hk{n} AS (\n  SELECT * FROM (SELECT _src, unnest({self.hop_keys[n]}) AS k "

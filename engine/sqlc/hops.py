@@ -21,6 +21,11 @@ Design notes
   interpreter dedupes those by ``_id``) or whose hopped body holds an exponent float are flagged.
 * The hopped table is a placeholder ``{hop:N}`` in the SQL; :func:`bind` substitutes the
   subquery over the dataset's tables at run time (an absent dataset is an empty table).
+* **Unique keys: a plain LEFT JOIN.** The general form deduplicates per (source row, entity)
+  and aggregates per source row, which cost 4-5x a hand-written join. :func:`inspect` checks once
+  per run whether every key text of the hopped dataset belongs to one entity (one row); then a
+  source row with a scalar key matches at most one entity and the fast query joins it directly
+  (``[piece]`` or ``[]``), flagging the rows whose key is a list for the interpreter.
 """
 
 from __future__ import annotations
@@ -36,7 +41,15 @@ if TYPE_CHECKING:
     from engine.sqlc.expressions import ExprCompiler
     from engine.store import Store
 
-__all__ = ["HopSpec", "bind", "check_sql", "compile_hops", "simple_key", "simple_value"]
+__all__ = [
+    "HopSpec",
+    "bind",
+    "check_sql",
+    "compile_hops",
+    "inspect",
+    "simple_key",
+    "simple_value",
+]
 
 _KEYS = frozenset({"datasets", "where", "return", "track-dependencies"})
 
@@ -119,9 +132,12 @@ class HopSpec:
         )
 
     def check_sql(self, log: str, cur: str) -> str:
-        """SQL counting hopped entities the compiled join cannot treat exactly (0: go)."""
+        """SQL: (hopped keys the compiled join cannot compare exactly (0: go), repeated keys)."""
         table = self.table_sql(log, cur)
-        return f"SELECT count(*) FROM {table} WHERE NOT {simple_key('k')}"
+        return (
+            f"SELECT count(*) FILTER (WHERE NOT {simple_key('k')}), "
+            f"count(*) - count(DISTINCT k) FROM {table}"
+        )
 
 
 def _check_entities_sql(log: str, cur: str) -> str:
@@ -143,20 +159,28 @@ def _tables(store: Store, dataset: str) -> tuple[str | None, str | None]:
     return f"log_{info.tid}", f"cur_{info.tid}"
 
 
-def check_sql(store: Store, hops: tuple[HopSpec, ...]) -> str | None:
-    """Why the hopped datasets must be read by the interpreter this run, or ``None``."""
+def inspect(store: Store, hops: tuple[HopSpec, ...]) -> tuple[str | None, bool]:
+    """(Why the hopped datasets must be read by the interpreter this run or ``None``, whether
+    every hopped key text belongs to one entity, so the plain LEFT JOIN is exact)."""
+    unique = True
     for spec in hops:
         log, cur = _tables(store, spec.dataset)
         if log is None or cur is None:
             continue
         row = store.con.execute(spec.check_sql(log, cur)).fetchone()
         if row is not None and row[0]:
-            return f"{spec.dataset!r} holds join keys that SQL does not compare exactly"
+            return f"{spec.dataset!r} holds join keys that SQL does not compare exactly", False
+        unique = unique and row is not None and not row[1]
         if spec.returns is None:
             row = store.con.execute(_check_entities_sql(log, cur)).fetchone()
             if row is not None and row[0]:
-                return f"{spec.dataset!r} holds bodies the SQL cannot extend exactly"
-    return None
+                return f"{spec.dataset!r} holds bodies the SQL cannot extend exactly", False
+    return None, unique
+
+
+def check_sql(store: Store, hops: tuple[HopSpec, ...]) -> str | None:
+    """Why the hopped datasets must be read by the interpreter this run, or ``None``."""
+    return inspect(store, hops)[0]
 
 
 def bind(sql: str, store: Store, hops: tuple[HopSpec, ...]) -> str:
@@ -215,6 +239,9 @@ def compile_hops(self: ExprCompiler, node: Call) -> E:
         HopSpec(n, dataset, key, returns, spec.get("track-dependencies", True) is not False)
     )
     self.frame.hop_keys[n] = _keys(bound.sql)
+    self.frame.hop_values[n] = bound.sql
+    if self.frame.unique_hops:
+        self.unsure(f"starts_with({bound.sql}, '[')")  # a list key may match several entities
     # A source key value whose equality is not text equality: the interpreter decides.
     self.unsure(f"NOT {simple_value(bound.sql)}")
     self.unsure(f"_hr{n}")

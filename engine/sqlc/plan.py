@@ -24,7 +24,7 @@ from engine.sqlc.frame import NotCompilable
 from engine.sqlc.rules import CompiledQuery, compile_default_rule
 
 if TYPE_CHECKING:
-    from engine.sqlc.executor import SqlBatch
+    from engine.sqlc.executor import Mode, SqlBatch
     from engine.store import Store
 
 __all__ = ["Refusal", "SqlPlan", "plan_pipe"]
@@ -68,15 +68,26 @@ class SqlPlan:
         out of tracking and into SQL)."""
         return sorted({h.dataset for h in self.query.hops if h.track})
 
-    def compile_for(self, universe: list[str], *, complete: bool = True) -> CompiledQuery:
+    def compile_for(
+        self,
+        universe: list[str],
+        *,
+        complete: bool = True,
+        fast: bool = True,
+        unique_hops: bool = False,
+    ) -> CompiledQuery:
         """The query for a discovered set of source keys (wildcard ``copy`` patterns).
 
         ``complete=False`` (keys from a sample) adds the per-row check that a body holds no
-        other key; such rows fall back to the interpreter.
+        other key; such rows fall back to the interpreter. ``fast=False``: the general query,
+        which dispatches on value types per row instead of flagging unusual ones.
+        ``unique_hops``: the hopped keys are unique this run (plain LEFT JOINs).
         """
-        if not self.query.wildcard:
+        if not self.query.wildcard and fast and not (unique_hops and self.query.hops):
             return self.query
-        return compile_default_rule(self.rule, universe, verify_keys=not complete)
+        return compile_default_rule(
+            self.rule, universe, verify_keys=not complete, fast=fast, unique_hops=unique_hops
+        )
 
     def execute(
         self,
@@ -86,11 +97,20 @@ class SqlPlan:
         until: int | None = None,
         chunk_size: int = 250_000,
         sample_rows: int = 20_000,
+        mode: Mode = "adaptive",
     ) -> Iterator[SqlBatch]:
         """Run over the source versions after ``since``; see :func:`engine.sqlc.executor.run`."""
         from engine.sqlc.executor import run
 
-        return run(self, store, since, until=until, chunk_size=chunk_size, sample_rows=sample_rows)
+        return run(
+            self,
+            store,
+            since,
+            until=until,
+            chunk_size=chunk_size,
+            sample_rows=sample_rows,
+            mode=mode,
+        )
 
 
 def plan_pipe(pipe: PipeConfig) -> SqlPlan | Refusal:

@@ -52,9 +52,11 @@ class CompiledQuery:
 
 
 class _RuleCompiler:
-    def __init__(self, universe: Iterable[str]) -> None:
-        self.frame = Frame()
-        self.exprs = ExprCompiler(self.frame, self.read_target)
+    def __init__(
+        self, universe: Iterable[str], *, fast: bool = True, unique_hops: bool = False
+    ) -> None:
+        self.frame = Frame(unique_hops=unique_hops)
+        self.exprs = ExprCompiler(self.frame, self.read_target, fast=fast)
         self.slots: dict[str, Slot] = {}
         self.guards: list[str] = []
         self.may_stop = False
@@ -271,14 +273,21 @@ class _RuleCompiler:
 
 
 def compile_default_rule(
-    rule: Node, universe: Iterable[str] = (), *, verify_keys: bool = False
+    rule: Node,
+    universe: Iterable[str] = (),
+    *,
+    verify_keys: bool = False,
+    fast: bool = True,
+    unique_hops: bool = False,
 ) -> CompiledQuery:
     """Compile the parsed ``default`` rule for a set of source keys; raises NotCompilable.
 
     ``verify_keys``: the universe may be incomplete (sampled); rows whose body holds a key
-    outside it are flagged for the interpreter.
+    outside it are flagged for the interpreter. ``fast``: flag values of unusual types instead
+    of dispatching on them per row (:mod:`engine.sqlc.expressions`). ``unique_hops``: the
+    hopped keys were found unique this run, so hops are plain LEFT JOINs (:mod:`engine.sqlc.hops`).
     """
-    compiler = _RuleCompiler(universe)
+    compiler = _RuleCompiler(universe, fast=fast, unique_hops=unique_hops)
     compiler.rule(rule)
     if verify_keys:
         compiler.verify_universe()

@@ -10,6 +10,7 @@ from engine.dtl import RunContext, compile_transform
 from engine.entity import FILTERED, ID, Entity, hash_body
 from engine.errors import HubError
 from engine.sqlc import Refusal, SqlPlan, plan_pipe
+from engine.sqlc.executor import Mode
 from engine.store import Store
 from engine.store.lookup import StoreLookup
 
@@ -54,12 +55,24 @@ def run_sql(
     since: int | None = None,
     chunk: int = 250_000,
     sample_rows: int = 20_000,
+    mode: Mode | None = None,
 ) -> Outcome:
+    """The SQL path's outcome; by default the fast and the general query must agree."""
+    if mode is None:
+        fast = run_sql(plan, store, since, chunk, sample_rows, "fast")
+        general = run_sql(plan, store, since, chunk, sample_rows, "general")
+        assert (fast.bodies, fast.filtered, fast.error) == (
+            general.bodies,
+            general.filtered,
+            general.error,
+        ), "the fast and the general query disagree"
+        return run_sql(plan, store, since, chunk, sample_rows, "adaptive")
     bodies: list[str] = []
     filtered: list[str] = []
     interpreted = read = 0
     try:
-        for batch in plan.execute(store, since, chunk_size=chunk, sample_rows=sample_rows):
+        batches = plan.execute(store, since, chunk_size=chunk, sample_rows=sample_rows, mode=mode)
+        for batch in batches:
             bodies += batch.entities.column("body").to_pylist()
             ids = batch.entities.column("_id").to_pylist()
             for body, entity_id in zip(batch.entities.column("body").to_pylist(), ids, strict=True):

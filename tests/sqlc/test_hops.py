@@ -116,3 +116,56 @@ def test_uncompiled_hops_forms_are_refused_with_their_path() -> None:
     assert str(refusal.path) == "$.transform.rules.default[0][2][1]"
     nested = {"datasets": ["a x"], "where": ["eq", "_S.k", "x.k.j"]}
     assert "one-step alias path" in refusal_of([["add", "h", ["hops", nested]]]).reason
+
+
+simple_keys = st.sampled_from(
+    [1, 2, -7, True, False, "1", "a", "~a", "é", 'q"', None, NI("n", "1")]
+)
+
+
+@st.composite
+def unique_worlds(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Hopped keys unique per entity (the LEFT JOIN fast path), sources with scalars or lists."""
+    sources = [
+        {"_id": f"s{i}", "x": draw(st.one_of(simple_keys, st.lists(simple_keys, max_size=2)))}
+        for i in range(draw(st.integers(1, 5)))
+    ]
+    ys = draw(st.lists(simple_keys, max_size=5, unique_by=repr))
+    others = [
+        {"_id": f"o{i}", "y": y, "z": draw(payloads), **({"_deleted": True} if i == 3 else {})}
+        for i, y in enumerate(ys)
+    ]
+    return sources, others
+
+
+@settings(max_examples=60, deadline=None)
+@given(world=unique_worlds(), returns=st.sampled_from([None, "o", "o.z", "o._id"]))
+def test_unique_hopped_keys_take_the_left_join_and_agree(
+    world: tuple[list[Any], list[Any]], returns: str | None
+) -> None:
+    sources, others = world
+    sql, interpreted = outcomes(hop_rules(returns, False, False), sources, others)
+    assert sql.error == interpreted.error
+    assert sql.bodies == interpreted.bodies
+    assert sql.filtered == interpreted.filtered
+
+
+def test_unique_keys_join_without_aggregation() -> None:
+    plan = plan_of(hop_rules("o.z", False, False, filtered=False))
+    sources = [{"_id": "s1", "x": "k"}, {"_id": "s2", "x": "none"}, {"_id": "s3", "x": ["k"]}]
+    others = [{"_id": "a", "y": "k", "z": "zk"}, {"_id": "b", "y": 1, "z": None}]
+    with Store(":memory:") as store:
+        store.dataset("src").append(sources)
+        store.dataset("other").append(others)
+        unique = plan.compile_for(["_id", "x"], fast=True, unique_hops=True)
+        assert "GROUP BY" not in unique.sql and "LEFT JOIN {hop:1} AS t1" in unique.sql
+        sql = run_sql(plan, store, mode="fast")
+        assert (
+            sql.bodies
+            == run_interpreter(hop_rules("o.z", False, False, filtered=False), store).bodies
+        )
+        assert sql.bodies[:2] == [
+            '{"_deleted":false,"_id":"s1","h":["zk"],"x":"k"}',
+            '{"_deleted":false,"_id":"s2","h":[],"x":"none"}',
+        ]
+        assert sql.interpreted == 1  # the list key: several entities could match

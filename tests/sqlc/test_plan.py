@@ -213,3 +213,26 @@ def test_sampled_keys_send_rows_with_other_keys_to_the_interpreter() -> None:
     sql, interpreted = both(rules, data, sample_rows=3)
     assert sql.bodies == interpreted.bodies
     assert 0 < sql.interpreted < len(data)
+
+
+def test_fast_query_flags_unusual_types_and_the_run_switches_to_the_general_one() -> None:
+    rules = [
+        ["copy", "_id"],
+        ["add", "n", ["concat", "_S.a", "-"]],
+        ["add", "big", ["gt", "_S.b", 5]],
+    ]
+    plan = plan_of(rules)
+    assert "json_extract_string(v" in plan.sql  # fast: no per-row type dispatch
+    assert "ELSE '' END" in plan.compile_for([], fast=False).sql  # general: dispatch per row
+    typical = [{"_id": f"e{i}", "a": f"x{i}", "b": i} for i in range(50)]
+    odd = [{"_id": f"e{i}", "a": i, "b": i} for i in range(50)]  # ints to concat: unusual
+    with Store(":memory:") as store:
+        store.dataset("src").append(typical)
+        fast = run_sql(plan, store, mode="fast")
+        assert fast.interpreted == 0 and fast.bodies == run_interpreter(rules, store).bodies
+    with Store(":memory:") as store:
+        store.dataset("src").append(odd)
+        expected = run_interpreter(rules, store).bodies
+        assert run_sql(plan, store, mode="fast").interpreted == 50
+        adaptive = run_sql(plan, store, mode="adaptive")
+        assert adaptive.interpreted == 0 and adaptive.bodies == expected
