@@ -11,6 +11,12 @@ Design notes
   both the new and the previous version of each changed entity (a value just removed must still
   find its former parents), and looks up which source entities used those values. The runner
   re-emits their latest versions in the same run, as Sesam re-queues them.
+* Deletes are changes like any other: a deleted version (``_deleted``, or a merge's retired id
+  with ``$replaced`` and no properties) is evaluated together with the version before it, so
+  its dependents are found and re-processed, and their hops no longer match it. A dependent
+  that still hops to a live record (a golden record the hub's own share is about to delete in
+  a system) is re-evaluated when that record's delete reaches the hopped dataset; the collect
+  source reports such hub-made deletes in the same reconcile (engine.sources.system).
 * Key functions are rebuilt from the key name (the canonical JSON of the alias-side expression
   with the alias written ``_``), so tracking works even in runs where no entity hopped.
 * Only dataset sources track dependencies (Sesam's rule), and ``lookup-entity`` never does.

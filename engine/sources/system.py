@@ -30,6 +30,15 @@ Design notes
   datasets of the same system/datatype (by default those of every share pipe whose sink names
   this system and datatype), found by ``$generated_id == _id``. They are read once per run into
   a dict; they are small (one row per shared entity).
+* The hub's own deletes (engine.sinks.share): an incremental list never shows a deleted record,
+  so an incremental run also looks at each record a share of this system/datatype deleted
+  (status ``deleted`` in its share dataset, by ``$target_id``) after the collect dataset's
+  latest version of it, while that version is live and this read did not list it. One GET per
+  such record (once: afterwards the collect dataset is newer): gone → a deleted version that
+  keeps the last properties, as deletion tracking writes; still there (a delete that archives,
+  e.g. ERP and webshop products) → the record as read. Without this the hub would see its own
+  delete only at the next full collect, one reconcile late, and whatever hopped to the deleted
+  record (a CRM branch's parent) would be re-evaluated only then (docs/decisions/graph.md).
 * Nested resources (Invoiced contacts live under ``customers/{id}/contacts``): with
   ``parent_operation`` the source lists every parent (always in full: a new contact does not
   touch its customer's ``updated_at``) and then the children of each, incrementally when the
@@ -53,7 +62,7 @@ from engine.config.systems import SystemConfig
 from engine.connectors import Record, RestClient
 from engine.connectors.clients import open_client
 from engine.deadletter import DeadLetters
-from engine.entity import ID, Entity
+from engine.entity import DELETED, ID, Entity, loads
 from engine.errors import ConfigError
 from engine.sources.base import SourceBatch
 from engine.store import Store
@@ -160,6 +169,7 @@ class SystemSource:
     def read(self, since: Any) -> Iterator[SourceBatch]:
         newest = since
         newest_moment = parse_moment(since) if since is not None else None
+        listed: set[str] = set()
         with open_client(self.system, pipe=self.pipe.id) as client:
             for page, parent_id in self._pages(client, since):
                 entities: list[Entity] = []
@@ -168,12 +178,17 @@ class SystemSource:
                     if entity is None:
                         continue
                     entities.append(entity)
+                    listed.add(entity[ID])
                     value = client.record_updated(self.operation, record)
                     moment = parse_moment(value)
                     if moment is not None and (newest_moment is None or moment > newest_moment):
                         newest, newest_moment = value, moment
                 if entities:
                     yield SourceBatch(entities, newest if self.supports_since else None)
+            if since is not None and self.supports_since:
+                gone = self._deleted_by_hub(client, listed)
+                if gone:
+                    yield SourceBatch(gone, newest)
 
     def is_populated(self) -> bool:
         return True
@@ -227,6 +242,51 @@ class SystemSource:
             reason,
             operation=self.operation,
         )
+
+    def _deleted_by_hub(self, client: RestClient, listed: set[str]) -> list[Entity]:
+        """The records a share deleted since they were last collected (module docstring)."""
+        get = f"{self.datatype}-get"
+        collected = self.store.dataset(self.pipe.sink_dataset or self.pipe.id)
+        if get not in self.system.operations or not collected.exists:
+            return []
+        log, cur = collected.table_names()
+        deletes = []
+        for name in self.share_datasets:
+            share = self.store.dataset(name)
+            if not share.exists:
+                continue
+            share_log, share_cur = share.table_names()
+            # LIKE first: a cheap scan; the JSON is parsed only for the deleted outcomes
+            deletes.append(
+                f"""SELECT json_extract_string(l.body, '$."$target_id"') AS target, l._ts AS ts
+                    FROM {share_cur} c JOIN {share_log} l ON l._updated = c._updated
+                    WHERE l.body LIKE '%"status":"deleted"%'
+                      AND json_extract_string(l.body, '$.status') = 'deleted'"""
+            )
+        if not deletes:
+            return []
+        rows = self.store.fetchall(
+            f"""SELECT DISTINCT l._updated, l.body
+                FROM {cur} c JOIN {log} l ON l._updated = c._updated
+                JOIN ({" UNION ALL ".join(deletes)}) d ON d.target = c._id AND d.ts > l._ts
+                WHERE NOT c._deleted ORDER BY l._updated"""
+        )
+        out: list[Entity] = []
+        for _, body in rows:
+            entity = loads(body)
+            if entity[ID] in listed:
+                continue
+            parent_id = entity.get(self.parent_property) if self.parent_operation else None
+            parent = str(parent_id) if parent_id is not None else None
+            record = client.get(get, str(entity[ID]), parent_id=parent)
+            if record is None:
+                entity[DELETED] = True
+                out.append(entity)
+            else:
+                found = self._entity(client, record, parent)
+                if found is not None:
+                    out.append(found)
+        return out
 
     def _origin_of(self, record_id: str) -> Any:
         if self._origins is None:
