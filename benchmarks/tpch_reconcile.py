@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import resource
 import shutil
@@ -67,18 +68,29 @@ def child(project: Path, db: Path, env_file: Path, out: Path) -> None:
 
     env: dict[str, str] = json.loads(env_file.read_text())
     per_pipe: dict[str, dict[str, float]] = {}
+    cpu_mark = [time.process_time()]
 
     def progress(step: PipeStep) -> None:
         if step.phase != "done" or step.report is None:
             return
         r = step.report
-        row = per_pipe.setdefault(step.pipe, {"seconds": 0.0, "read": 0, "changed": 0})
+        # the hub's CPU since the previous pipe ended: this pipe's own work (the machine is
+        # shared, so wall seconds include waiting for a core; CPU seconds do not)
+        now = time.process_time()
+        cpu, cpu_mark[0] = now - cpu_mark[0], now
+        row = per_pipe.setdefault(
+            step.pipe, {"seconds": 0.0, "cpu": 0.0, "read": 0, "changed": 0, "sent": 0}
+        )
         row["seconds"] += r.seconds
+        row["cpu"] += cpu
         row["read"] += r.read
         row["changed"] += r.changed
+        row["sent"] += sum(
+            (r.sent or {}).get(k, 0) for k in ("insert", "update", "delete", "rejected")
+        )
         print(
             f"    pass {step.pass_number} {step.pipe:40s} {r.seconds:8.2f} s "
-            f"read {r.read:>9,} changed {r.changed:>9,} ({r.path})",
+            f"cpu {cpu:7.2f} s read {r.read:>9,} changed {r.changed:>9,} ({r.path})",
             file=sys.stderr,
             flush=True,
         )
@@ -88,12 +100,15 @@ def child(project: Path, db: Path, env_file: Path, out: Path) -> None:
         report = hub.reconcile(progress=progress)
         sent = hub.sent(report)
     seconds = time.perf_counter() - started
-    stages = {s: {"seconds": 0.0, "read": 0, "changed": 0} for s in (*STAGES, "other")}
+    keys = ("seconds", "cpu", "read", "changed", "sent")
+    stages = {s: dict.fromkeys(keys, 0.0) for s in (*STAGES, "other")}
     for pipe_id, row in per_pipe.items():
-        for key in ("seconds", "read", "changed"):
+        for key in keys:
             stages[stage_of(pipe_id)][key] += row[key]
     result = {
         "seconds": seconds,
+        "cpu": time.process_time(),
+        "pipes": per_pipe,
         "passes": report.pass_count,
         "stages": stages,
         "sent": sent,
@@ -123,12 +138,11 @@ def run_child(work: Path, project: Path, env_file: Path, name: str) -> dict[str,
 # --- changing 1 % through the ERP's API --------------------------------------------------------
 
 
-def change_erp(url: str, token: str, sf: float, seed: int = 8) -> dict[str, int]:
+def change_erp(
+    url: str, token: str, sf: float, order_keys: list[int], seed: int = 8
+) -> dict[str, int]:
     """Edit 1 % of customers, parts and orders through the ERP's REST API (PATCH)."""
-    from engine.sandbox.tpch import TABLES  # noqa: F401 - the mapping defines the id ranges
-
     counts = {"customers": round(150_000 * sf), "products": round(200_000 * sf)}
-    counts["orders"] = round(1_500_000 * sf)
     rng = random.Random(seed)
     parts = urlsplit(url)
     con = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
@@ -140,12 +154,10 @@ def change_erp(url: str, token: str, sf: float, seed: int = 8) -> dict[str, int]
             ("products", "name"),
             ("orders", "notes"),
         ):
-            total = counts[resource_name]
             if resource_name == "orders":
-                # TPC-H order keys are sparse: 8 used out of every 32
-                keys = [k for k in range(1, total * 4 + 1) if (k - 1) % 32 < 8]
+                keys = order_keys  # TPC-H order keys are sparse: read from the generated data
             else:
-                keys = list(range(1, total + 1))
+                keys = list(range(1, counts[resource_name] + 1))
             chosen = rng.sample(keys, max(1, round(len(keys) * CHANGED_FRACTION)))
             for key in chosen:
                 body = json.dumps({field: f"changed {key} {rng.random():.6f}"})
@@ -164,17 +176,32 @@ def change_erp(url: str, token: str, sf: float, seed: int = 8) -> dict[str, int]
 
 
 def show(name: str, result: dict[str, Any]) -> None:
-    print(f"\n{name} reconcile: {result['seconds']:.1f} s in {result['passes']} passes")
-    print(f"  {'stage':8s} {'seconds':>9s} {'read':>11s} {'changed':>10s} {'entities/s':>11s}")
+    print(
+        f"\n{name} reconcile (measured): {result['seconds']:.1f} s wall, "
+        f"{result['cpu']:.1f} s hub CPU, {result['passes']} passes"
+    )
+    print(
+        f"  {'stage':8s} {'wall s':>9s} {'cpu s':>8s} {'read':>11s} {'changed':>10s} "
+        f"{'requests':>9s} {'read/s':>9s}"
+    )
     for stage in (*STAGES, "other"):
         row = result["stages"][stage]
         if not row["read"] and not row["seconds"]:
             continue
         rate = row["read"] / row["seconds"] if row["seconds"] else 0.0
         print(
-            f"  {stage:8s} {row['seconds']:9.2f} {int(row['read']):11,} "
-            f"{int(row['changed']):10,} {rate:11,.0f}"
+            f"  {stage:8s} {row['seconds']:9.2f} {row['cpu']:8.2f} {int(row['read']):11,} "
+            f"{int(row['changed']):10,} {int(row['sent']):9,} {rate:9,.0f}"
         )
+    share = result["stages"]["share"]
+    if share["sent"]:
+        print(
+            f"  share: {share['seconds'] / share['sent'] * 1000:.1f} ms wall and "
+            f"{share['cpu'] / share['sent'] * 1000:.1f} ms hub CPU per request-making entity "
+            "(all share time divided by inserts+updates+deletes+rejections)"
+        )
+    slowest = sorted(result["pipes"].items(), key=lambda kv: -kv[1]["seconds"])[:8]
+    print("  slowest pipes: " + ", ".join(f"{p} {r['seconds']:.1f} s" for p, r in slowest))
     sent = {
         f"{system}/{datatype}": ops
         for system, datatypes in result["sent"].items()
@@ -186,10 +213,38 @@ def show(name: str, result: dict[str, Any]) -> None:
     print(f"  peak RSS of the hub process: {result['peak_rss_mb']:.0f} MB")
 
 
+def projection(result: dict[str, Any], sf: float, target_sf: float = 1.0) -> None:
+    """Print SF ``target_sf`` projected linearly from this run's per-stage measurements.
+
+    Every stage's work grows with the entity counts (TPC-H scales linearly), so seconds scale
+    by ``target_sf / sf``. That ignores what grows faster (a sandbox's per-request scans of its
+    own records) and what grows slower (fixed per-run costs), so it is an estimate, labelled so.
+    """
+    factor = target_sf / sf
+    total = sum(row["seconds"] for row in result["stages"].values()) * factor
+    parts = ", ".join(
+        f"{stage} {result['stages'][stage]['seconds'] * factor / 60:.0f} min"
+        for stage in (*STAGES, "other")
+        if result["stages"][stage]["seconds"]
+    )
+    print(f"  PROJECTED for SF {target_sf:g} (x{factor:g}, linear): {total / 60:.0f} min ({parts})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sf", type=float, default=1.0, help="TPC-H scale factor (default 1)")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
+    parser.add_argument(
+        "--invoiced-rate",
+        type=float,
+        help="raise the Invoiced sandbox's rate limit (requests/s, default 50) to measure the hub",
+    )
+    parser.add_argument(
+        "--incremental-only",
+        action="store_true",
+        help="with --keep DIR of an earlier run: restart its sandboxes as they were, skip the "
+        "load and the full reconcile (its figures are read from DIR/full.json)",
+    )
     parser.add_argument("--child", nargs=4, metavar=("PROJECT", "DB", "ENV", "OUT"))
     args = parser.parse_args()
     # a SIGTERM unwinds like Ctrl-C, so the sandboxes are stopped and the temp dir removed
@@ -198,6 +253,8 @@ def main() -> None:
         child(*(Path(p) for p in args.child))
         return
     sys.path.insert(0, str(ROOT))
+    import pyarrow.parquet as pq
+
     from engine.sandbox.manager import SandboxManager, sandbox_env
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="tpch-reconcile-"))
@@ -207,27 +264,42 @@ def main() -> None:
         if not (project / part).exists():
             shutil.copytree(ROOT / part, project / part)
     manager = SandboxManager(project, work / "sandbox", default_ports=False)
+    if args.invoiced_rate:
+        from engine.sandbox.invoiced import RATE_ENV
+
+        os.environ[RATE_ENV] = f"{args.invoiced_rate:g}"  # the sandbox processes inherit it
+        print(f"Invoiced sandbox rate limit raised to {args.invoiced_rate:g} requests/s")
     try:
         t0 = time.perf_counter()
         status = manager.start(seed_if_empty=1)
-        counts = manager.seed_tpch(args.sf)
-        print(
-            f"TPC-H SF {args.sf:g} loaded into the ERP sandbox in {time.perf_counter() - t0:.1f} s: "
-            + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-        )
         env_file = work / "env.json"
         env_file.write_text(json.dumps(sandbox_env(status)))
-        full = run_child(work, project, env_file, "full")
+        if args.incremental_only:
+            full = json.loads((work / "full.json").read_text())
+            print(f"full reconcile of {work} (measured earlier, read from full.json):")
+        else:
+            counts = manager.seed_tpch(args.sf)
+            print(
+                f"TPC-H SF {args.sf:g} loaded into the ERP sandbox in "
+                f"{time.perf_counter() - t0:.1f} s: "
+                + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+            )
+            full = run_child(work, project, env_file, "full")
         show("full", full)
+        projection(full, args.sf)
         t0 = time.perf_counter()
         erp = status["customerp"]
-        changed = change_erp(erp["url"], erp["token"], args.sf)
+        keys = pq.read_table(
+            work / "sandbox" / "tpch" / f"sf{args.sf:g}" / "orders.parquet", columns=["o_orderkey"]
+        )
+        changed = change_erp(erp["url"], erp["token"], args.sf, sorted(keys.column(0).to_pylist()))
         print(
             f"\nchanged through the ERP API in {time.perf_counter() - t0:.1f} s: "
             + ", ".join(f"{k} {v:,}" for k, v in changed.items())
         )
         incremental = run_child(work, project, env_file, "incremental")
         show("incremental", incremental)
+        projection(incremental, args.sf)
         ratio = incremental["seconds"] / full["seconds"]
         peak = max(full["peak_rss_mb"], incremental["peak_rss_mb"])
         print(

@@ -198,8 +198,8 @@ class CustomSystem(SandboxSystem):
     # ---- reading ------------------------------------------------------------------------------
 
     def _list(self, req: Request, resource: str) -> dict[str, Any]:
-        rows = self.all(resource)
         since = req.param("updated_since")
+        cutoff = None
         if since:
             try:
                 text = since.replace(" ", "+").replace("Z", "+00:00")  # an unencoded "+"
@@ -208,14 +208,27 @@ class CustomSystem(SandboxSystem):
                 raise _ApiError(
                     422, f"updated_since is not an ISO-8601 time: {since}", "updated_since"
                 ) from None
-            rows = sorted(
-                (r for r in rows if str(r[self.updated_name]) >= cutoff),
-                key=lambda r: str(r[self.updated_name]),
-            )
         fields = self.specs[resource].fields
-        for name, values in req.query.items():
-            if name in fields and name not in ("page", "per_page"):
-                rows = [r for r in rows if _eq(r.get(name), values[0])]
+        filters = tuple(
+            sorted(
+                (name, values[0])
+                for name, values in req.query.items()
+                if name in fields and name not in ("page", "per_page")
+            )
+        )
+
+        def compute(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            if cutoff is not None:
+                rows = sorted(
+                    (r for r in rows if str(r[self.updated_name]) >= cutoff),
+                    key=lambda r: str(r[self.updated_name]),
+                )
+            for name, value in filters:
+                rows = [r for r in rows if _eq(r.get(name), value)]
+            return rows
+
+        # the same filtered, ordered list serves every page of one listing (base.view)
+        rows = self.view(resource, (cutoff, filters), compute)
         page = _int_param(req, "page", 1)
         per_page = min(_int_param(req, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
         total = len(rows)

@@ -355,11 +355,9 @@ def _check_invoice(
         check.add(("exchangeRate",), "INVALID", f"Exchange rate must be positive, got {rate}")
     number = given.get("invoiceNumber")
     if isinstance(number, str) and number.strip():
-        taken = [
-            i
-            for i in sandbox.owned("invoices", business_id)
-            if i.get("invoiceNumber") == number and (current is None or i["id"] != current["id"])
-        ]
+        taken = sandbox.invoices_numbered(business_id, number) - (
+            {current["id"]} if current is not None else set()
+        )
         if taken:
             check.add(
                 ("invoiceNumber",), "CONFLICT", f"Invoice number {number!r} is already in use"

@@ -173,10 +173,14 @@ def _business_customers(
     email: str | None = None,
     modifiedAtAfter: datetime | None = None,
 ) -> Record:
-    records = _modified_after(_owned(info, business, "customers"), modifiedAtAfter)
-    if email is not None:
-        records = [r for r in records if (r.get("email") or "").casefold() == email.casefold()]
-    return paginate(sort_records(records, sort), page, pageSize)
+    def compute(_: list[Record]) -> list[Record]:
+        records = _modified_after(_owned(info, business, "customers"), modifiedAtAfter)
+        if email is not None:
+            records = [r for r in records if (r.get("email") or "").casefold() == email.casefold()]
+        return sort_records(records, sort)
+
+    key = (business["id"], modifiedAtAfter, email, tuple(sort))
+    return paginate(sandbox_of(info).view("customers", key, compute), page, pageSize)
 
 
 def _business_products(
@@ -190,11 +194,17 @@ def _business_products(
     isArchived: bool | None = None,
     modifiedAtAfter: datetime | None = None,
 ) -> Record:
-    records = _modified_after(_owned(info, business, "products"), modifiedAtAfter)
-    for field, wanted in (("isSold", isSold), ("isBought", isBought), ("isArchived", isArchived)):
-        if wanted is not None:
-            records = [r for r in records if bool(r.get(field)) == wanted]
-    return paginate(sort_records(records, sort), page, pageSize)
+    flags = (("isSold", isSold), ("isBought", isBought), ("isArchived", isArchived))
+
+    def compute(_: list[Record]) -> list[Record]:
+        records = _modified_after(_owned(info, business, "products"), modifiedAtAfter)
+        for field, wanted in flags:
+            if wanted is not None:
+                records = [r for r in records if bool(r.get(field)) == wanted]
+        return sort_records(records, sort)
+
+    key = (business["id"], modifiedAtAfter, flags, tuple(sort))
+    return paginate(sandbox_of(info).view("products", key, compute), page, pageSize)
 
 
 def _business_invoices(
@@ -208,15 +218,22 @@ def _business_invoices(
     invoiceNumber: str | None = None,
     modifiedAtAfter: datetime | None = None,
 ) -> Record:
-    records = _modified_after(_owned(info, business, "invoices"), modifiedAtAfter)
-    for field, wanted in (
+    wanted_fields = (
         ("status", status),
         ("customerId", customerId),
         ("invoiceNumber", invoiceNumber),
-    ):
-        if wanted is not None:
-            records = [r for r in records if r.get(field) == wanted]
-    return paginate(sort_records(records, sort), page, pageSize)
+    )
+
+    def compute(_: list[Record]) -> list[Record]:
+        records = _modified_after(_owned(info, business, "invoices"), modifiedAtAfter)
+        for field, wanted in wanted_fields:
+            if wanted is not None:
+                records = [r for r in records if r.get(field) == wanted]
+        return sort_records(records, sort)
+
+    # the same filtered, ordered list serves every page of one listing (base.view)
+    key = (business["id"], modifiedAtAfter, wanted_fields, tuple(sort))
+    return paginate(sandbox_of(info).view("invoices", key, compute), page, pageSize)
 
 
 def _business_accounts(

@@ -31,7 +31,7 @@ in this system or null), ``$payload`` (the record in the API's shape), ``$origin
   (modification time or content on the payload's fields): the next collect brings the edit in.
 
 Refused writes (:class:`RejectedError`) go to ``system:dead-letter:<pipe>`` and are retried at
-the end of every later run until they succeed; other connector failures fail the run. The sink
+the end of later runs, backing off by runs (engine.deadletter), until they succeed; other connector failures fail the run. The sink
 has side effects the hub cannot roll back, so it wants each ``write()`` committed on its own
 (``commit_per_batch``). With ``dry_run`` set it sends nothing and only counts what it would send.
 """
@@ -144,6 +144,7 @@ class ShareSink:
         self.stats: dict[str, int] = dict.fromkeys(STAT_KEYS, 0)
         self._client: RestClient | None = None
         self._seen: set[str] = set()
+        self.run_number = 1
         self.collected_cache: dict[str, Entity | None] = {}
 
     # --- the Sink protocol ----------------------------------------------------------------------
@@ -151,6 +152,8 @@ class ShareSink:
     def begin(self, *, full: bool) -> None:
         self.store.create_dataset_tables(self.log.name)
         self._seen = set()
+        # the number of this run (the runner counts it at the end): dead letters back off by runs
+        self.run_number = self.store.pipe_state(self.pipe_id).runs + 1
 
     def write(self, entities: list[Entity]) -> WriteResult:
         result = WriteResult()
@@ -172,10 +175,10 @@ class ShareSink:
         return prefilter(self, entities)
 
     def finish(self, *, full: bool, source_populated: bool) -> WriteResult:
-        """Retry the dead letters this run did not see again, then close the connection."""
+        """Retry the due dead letters this run did not see, then close the connection."""
         result = WriteResult()
         try:
-            for letter in self.dead_letters.pending():
+            for letter in self.dead_letters.due(self.run_number):
                 entity = letter.get("entity")
                 if letter[ID] in self._seen or not isinstance(entity, dict):
                     continue
@@ -271,6 +274,7 @@ class ShareSink:
                 operation=error.operation if error is not None else None,
                 status=error.status if error is not None else None,
                 input_errors=error.input_errors if error is not None else None,
+                run=self.run_number,
             )
             self.log.record(
                 str(entity[ID]),

@@ -15,6 +15,10 @@ creates lives here. One entity per shared ``_id``::
   the record it reads back, and the ``created`` delete policy asks "did the hub create this?".
 * A new version is appended only when something other than ``at`` changed, so a no-op run
   leaves the dataset as it was.
+* One outcome is one version written with :func:`engine.store.point.append_one` (three
+  statements, addressed by the offset of the version :meth:`ShareLog.get` returned) and then
+  committed by the runner: the record of a request must be durable before the next request,
+  and the generic Arrow append cost more than the request itself.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from engine.clock import micros_to_datetime
-from engine.entity import ID, Entity, format_datetime
+from engine.entity import HASH, ID, UPDATED, Entity, content_hash, format_datetime
 from engine.store import Store
+from engine.store.point import Current, append_one
 
 __all__ = ["ShareLog"]
 
@@ -117,7 +122,11 @@ class ShareLog:
         error: str | None = None,
         line_links: list[dict[str, str]] | None = None,
     ) -> Entity:
-        """Append the outcome for ``entity_id`` when it differs from ``previous``; return it."""
+        """Append the outcome for ``entity_id`` when it differs from ``previous``; return it.
+
+        ``previous`` must be what :meth:`get` returned for ``entity_id`` in this unit of work
+        (``None``: no version yet): the append addresses the current row through it.
+        """
         before = previous or {}
         row: Entity = {
             ID: entity_id,
@@ -137,10 +146,22 @@ class ShareLog:
             if self._held is not None:
                 self._held.append(row)
             else:
-                self.dataset.append([row])
+                written = append_one(self.dataset, row, current=_current(previous), new=not before)
+                if written.first_offset is not None:
+                    row = {**row, UPDATED: written.first_offset, HASH: content_hash(row)}
             if entity_id in self._cache:
                 self._cache[entity_id] = row
         else:
             row["at"] = before["at"]
         self._index(row)
         return row
+
+
+def _current(previous: Entity | None) -> Current | None:
+    """``(offset, hash)`` of the version :meth:`ShareLog.get` returned, when it carries them."""
+    if previous is None:
+        return None
+    offset, digest = previous.get(UPDATED), previous.get(HASH)
+    if isinstance(offset, int) and isinstance(digest, str):
+        return offset, digest
+    return None
