@@ -89,6 +89,8 @@ class ExprCompiler:
 
     def compile(self, node: Node) -> E:
         if isinstance(node, Literal):
+            if _has_escape(node.value):
+                self.frame.escaped_constants = True
             if isinstance(node.value, dict | list):
                 try:
                     return E(q.json_text(node.value), "json", constant=node.value, is_constant=True)
@@ -348,7 +350,22 @@ def _is_int(e: E) -> str:
         value = e.constant
         exact = isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
         return "true" if exact else "false"
-    return f"coalesce(CAST(TRY_CAST({e.sql} AS BIGINT) AS VARCHAR) = {e.sql}, false)"
+    # JSON number text casts to BIGINT iff it is a number in range (strings, literals, lists
+    # and dicts do not cast); it is an integer iff it has no fraction or exponent. Cheaper than
+    # the text round trip CAST(CAST(j AS BIGINT) AS VARCHAR) = j.
+    j = e.sql
+    return (
+        f"(TRY_CAST({j} AS BIGINT) IS NOT NULL AND NOT contains({j}, '.') "
+        f"AND NOT contains({j}, 'e') AND NOT contains({j}, 'E'))"
+    )
+
+
+def _has_escape(value: Any) -> bool:
+    """Whether Python writes a ``\\u00XX`` escape somewhere in the constant (not a float)."""
+    try:
+        return "\\u00" in canonical_json(value)
+    except (TypeError, ValueError):
+        return False  # refused as a literal anyway
 
 
 def _fast_string(j: str) -> str:

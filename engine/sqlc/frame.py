@@ -76,6 +76,9 @@ class Frame:
     """Per hop, the SQL (over ``sv``) of the source row's key value (a scalar or a list)."""
     unique_hops: bool = False
     """The hopped keys are unique (checked per run): a plain LEFT JOIN per hop."""
+    escaped_constants: bool = False
+    """A constant's canonical text holds a ``\\u00XX`` escape (yyjson would respell it when
+    DuckDB writes it into computed text): the output body is checked, not only the source."""
 
     @staticmethod
     def refuse(reason: str, path: JsonPath) -> NotCompilable:

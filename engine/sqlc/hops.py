@@ -48,6 +48,7 @@ __all__ = [
     "compile_hops",
     "inspect",
     "simple_key",
+    "simple_scalar",
     "simple_value",
 ]
 
@@ -68,6 +69,21 @@ def simple_key(j: str) -> str:
 def simple_value(j: str) -> str:
     """SQL: the value text ``j`` is a simple key or a list of them."""
     return f"regexp_full_match({j}, {q.sql_str(_SIMPLE_VALUE)})"
+
+
+def simple_scalar(j: str) -> str:
+    """SQL: ``j`` is a simple key that is not a list, by prefix tests (no regex per row).
+
+    Strings: ``"`` not followed by ``~`` other than ``~~`` (escaped) or ``~:`` (an NI); numbers:
+    the text casts to BIGINT and has no fraction or exponent (bigger integers are flagged).
+    """
+    return (
+        f"({j} IN ('null', 'true', 'false') "
+        f"OR (starts_with({j}, '\"') AND (NOT starts_with({j}, '\"~') "
+        f"OR starts_with({j}, '\"~~') OR starts_with({j}, '\"~:'))) "
+        f"OR (TRY_CAST({j} AS BIGINT) IS NOT NULL AND NOT contains({j}, '.') "
+        f"AND NOT contains({j}, 'e') AND NOT contains({j}, 'E')))"
+    )
 
 
 def _keys(j: str) -> str:
@@ -240,9 +256,11 @@ def compile_hops(self: ExprCompiler, node: Call) -> E:
     )
     self.frame.hop_keys[n] = _keys(bound.sql)
     self.frame.hop_values[n] = bound.sql
-    if self.frame.unique_hops:
-        self.unsure(f"starts_with({bound.sql}, '[')")  # a list key may match several entities
     # A source key value whose equality is not text equality: the interpreter decides.
-    self.unsure(f"NOT {simple_value(bound.sql)}")
+    if self.frame.unique_hops:
+        # A list key may match several entities: flagged, so a scalar prefix test will do.
+        self.unsure(f"NOT {simple_scalar(bound.sql)}")
+    else:
+        self.unsure(f"NOT {simple_value(bound.sql)}")
     self.unsure(f"_hr{n}")
     return E(f"_h{n}", "json", exact=returns is None)

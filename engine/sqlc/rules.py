@@ -257,7 +257,12 @@ class _RuleCompiler:
             "    AND l._updated IN (SELECT _updated FROM {cur} WHERE _updated > ? AND _updated <= ?)"
         )
         ctes = self.frame.ctes(source)
-        # Values DuckDB may spell differently from Python are caught once, on the whole body.
+        # Values DuckDB may spell differently from Python are caught once per row: on the
+        # source body alone unless a constant or a hopped value could bring an escape in.
+        if self.frame.hops or self.frame.escaped_constants:
+            risk = q.risky_output("body", "_b")
+        else:
+            risk = q.risky_source("_b")
         return (
             "WITH " + ",\n".join(ctes) + ",\n"
             "out AS (\n"
@@ -265,7 +270,7 @@ class _RuleCompiler:
             f"  CASE WHEN _stop IS NULL THEN {body} END AS body\n"
             f"  FROM {self.frame.last}\n)\n"
             "SELECT _src, _id, _deleted, _stop,\n"
-            f"  _u OR coalesce({q.risky_output('body', '_b')}, false) AS _fallback, body\n"
+            f"  _u OR coalesce({risk}, false) AS _fallback, body\n"
             "FROM out\n"
             # Clean emitted rows first, in source order: the executor slices them zero-copy.
             "ORDER BY (_stop IS NOT NULL OR _fallback), _src"
