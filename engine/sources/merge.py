@@ -9,9 +9,10 @@ Design notes
   ``merge_keys_<k>`` (rule, side, value, member) and their current group in
   ``merge_members_<k>`` (member, group id). Both are updated in the run's transaction.
 * Incremental runs read each dataset after its own offset (the since token is a dict of
-  offsets). Only the *affected* members are regrouped: the changed members, the members of the
-  groups they were in, and everything now connected to those through the key index (found with
-  SQL, one query per BFS level). Nothing else is read.
+  offsets). Python evaluates the equality expressions of each changed member (one read chunk at
+  a time) and hands the key rows to :mod:`engine.sources.merge_groups`, which finds the
+  affected groups, their components and ids in SQL and streams the groups back in bounded
+  batches; Python only combines each group's bodies. Memory is one batch, not the run.
 * Output id: ``identity: first`` uses the first member's ``_id`` in (dataset offset, ``_id``)
   order; ``composite`` joins ``offset|_id`` parts with ``|``. When a group's id changes, the old
   id is emitted first as ``{"_id": old, "_deleted": true, "$replaced": true}``.
@@ -27,7 +28,7 @@ Design notes
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,13 +38,15 @@ from engine.config.pipes import PipeConfig
 from engine.entity import DELETED, ID, NI, Entity, canonical_json, is_deleted
 from engine.errors import ConfigError, JsonPath, PipeRunError
 from engine.sources.base import SourceBatch
+from engine.sources.merge_groups import KEY_SCHEMA, GroupIndex, Regrouped
 from engine.store import Store, table_to_entities
 from engine.store.lookup import index_key
 from engine.store.store import first_row
 
 __all__ = ["MergeSource", "RuleMatch"]
 
-READ_CHUNK = 20_000
+READ_CHUNK = 5_000
+"""Offsets per read window of the key pass (decoded entities are the pass's memory)."""
 EMIT_CHUNK = 2_000
 
 
@@ -275,187 +278,85 @@ class MergeSource:
         return None
 
     def read(self, since: Any) -> Iterator[SourceBatch]:
-        keys, members = self._state_tables()
         offsets: dict[str, int] = dict(since) if isinstance(since, dict) else {}
-        if since is None:
-            self.store.run(f"DELETE FROM {keys}")
-            self.store.run(f"DELETE FROM {members}")
-        changed: dict[str, Entity] = {}
+        index = self._index()
+        index.start(full=since is None)
         for i, name in enumerate(self.datasets):
             ds = self.store.dataset(name)
-            for table in ds.iter_since(offsets.get(name), batch_size=READ_CHUNK):
-                for entity in table_to_entities(table):
-                    changed[f"{i}|{entity[ID]}"] = entity
-                offsets[name] = int(table.column("_updated")[-1].as_py())
-        if not changed:
+            top = ds.max_offset
+            cursor = offsets.get(name, -1)
+            # Offset windows, not LIMIT pages: a page after ``cursor`` would have DuckDB read
+            # (and sort) every later body to find the first READ_CHUNK; a window reads only
+            # its own row groups.
+            while top is not None and cursor < top:
+                upto = min(cursor + READ_CHUNK, top)
+                table = ds.read_since(cursor, until=upto)
+                if table.num_rows:
+                    self._record(index, i, table_to_entities(table))
+                cursor = offsets[name] = upto
+        if not index.changed_count():
+            index.finish()
             yield SourceBatch([], offsets)
             return
-        output = self._regroup(changed)
-        for start in range(0, max(len(output), 1), EMIT_CHUNK):
-            chunk = output[start : start + EMIT_CHUNK]
-            yield SourceBatch(chunk, offsets)
+        plan = index.regroup(identity=self.identity)
+        self._check(plan)
+        index.save_groups()
+        if self.include_replaced:
+            gone: list[Entity] = [{ID: g, DELETED: True, "$replaced": True} for g in plan.replaced]
+            for start in range(0, len(gone), EMIT_CHUNK):
+                yield SourceBatch(gone[start : start + EMIT_CHUNK], offsets)
+        for batch in plan.batches:
+            for chunk in self._merged(index.fetch(batch)):
+                yield SourceBatch(chunk, offsets)
+        index.finish()
 
-    def _regroup(self, changed: dict[str, Entity]) -> list[Entity]:
+    def _index(self) -> GroupIndex:
         keys, members = self._state_tables()
-        con = self.store.con
-        changed_ids = list(changed)
-        old_groups = {
-            m: g
-            for m, g in con.execute(
-                f"SELECT m, grp FROM {members} WHERE m IN (SELECT unnest(?::VARCHAR[]))",
-                [changed_ids],
-            ).fetchall()
-        }
-        # 1. replace the changed members' key rows
-        self.store.run(
-            f"DELETE FROM {keys} WHERE m IN (SELECT unnest(?::VARCHAR[]))", [changed_ids]
-        )
+        logs = [
+            self.store.dataset(name).table_names() if self.store.dataset(name).exists else None
+            for name in self.datasets
+        ]
+        return GroupIndex(self.store, keys, members, logs)
+
+    def _record(self, index: GroupIndex, position: int, entities: list[Entity]) -> None:
+        """Hand one read chunk's members and their equality values to the key index."""
+        members: list[str] = []
         rows: dict[str, list[Any]] = {"r": [], "s": [], "v": [], "m": []}
-        for member, entity in changed.items():
+        sides = [
+            (rule.index, side_no, side)
+            for rule in self.rules
+            for side_no, side in ((0, rule.left), (1, rule.right))
+            if side.dataset_index == position
+        ]
+        for entity in entities:
+            member = f"{position}|{entity[ID]}"
+            members.append(member)
             if is_deleted(entity):
-                continue
-            index = int(member.split("|", 1)[0])
-            for rule in self.rules:
-                for side_no, side in ((0, rule.left), (1, rule.right)):
-                    if side.dataset_index != index:
-                        continue
-                    for value in side.evaluate(entity):
-                        rows["r"].append(rule.index)
-                        rows["s"].append(side_no)
-                        rows["v"].append(index_key(value))
-                        rows["m"].append(member)
-        if rows["m"]:
-            table = pa.table(rows, schema=_KEY_SCHEMA)
-            con.register("hub_merge_new_keys", table)
-            try:
-                self.store.run(f"INSERT INTO {keys} SELECT r, s, v, m FROM hub_merge_new_keys")
-            finally:
-                con.unregister("hub_merge_new_keys")
-        # 2. the affected members: changed ones, their old groups, and everything connected
-        affected = set(changed_ids)
-        groups = sorted(set(old_groups.values()))
-        if groups:
-            for (m,) in con.execute(
-                f"SELECT m FROM {members} WHERE grp IN (SELECT unnest(?::VARCHAR[]))", [groups]
-            ).fetchall():
-                affected.add(m)
-        frontier = sorted(affected)
-        while frontier:
-            found = con.execute(
-                f"""SELECT DISTINCT k2.m FROM {keys} k1 JOIN {keys} k2
-                    ON k1.r = k2.r AND k1.v = k2.v AND k1.s <> k2.s
-                    WHERE k1.m IN (SELECT unnest(?::VARCHAR[]))""",
-                [frontier],
-            ).fetchall()
-            frontier = sorted({m for (m,) in found} - affected)
-            affected.update(frontier)
-        # 3. old output ids of every affected member (to emit $replaced for vanished ones)
-        affected_list = sorted(affected)
-        previous = {
-            m: g
-            for m, g in con.execute(
-                f"SELECT m, grp FROM {members} WHERE m IN (SELECT unnest(?::VARCHAR[]))",
-                [affected_list],
-            ).fetchall()
-        }
-        # 4. components among the affected members
-        entities = dict(changed)
-        missing = [m for m in affected_list if m not in entities]
-        entities.update(self._load_members(missing))
-        parent = {m: m for m in affected_list}
+                continue  # deleted members are never merged: they have no keys
+            for rule_index, side_no, side in sides:
+                for value in side.evaluate(entity):
+                    rows["r"].append(rule_index)
+                    rows["s"].append(side_no)
+                    rows["v"].append(index_key(value))
+                    rows["m"].append(member)
+        index.add_changed(members, pa.table(rows, schema=KEY_SCHEMA))
 
-        def find(x: str) -> str:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        buckets: dict[tuple[int, str], tuple[list[str], list[str]]] = {}
-        for r, s, v, m in con.execute(
-            f"SELECT r, s, v, m FROM {keys} WHERE m IN (SELECT unnest(?::VARCHAR[]))",
-            [affected_list],
-        ).fetchall():
-            if m in parent:
-                buckets.setdefault((r, v), ([], []))[s].append(m)
-        for left, right in buckets.values():
-            if left and right:
-                root = find(left[0])
-                for m in left[1:] + right:
-                    other = find(m)
-                    if other != root:
-                        parent[other] = root
-        components: dict[str, list[str]] = {}
-        for m in affected_list:
-            if m in entities:
-                components.setdefault(find(m), []).append(m)
-        # 5. emit: $replaced deletes first, then the merged entities
-        out: list[Entity] = []
-        new_group: dict[str, str] = {}
-        merged: list[Entity] = []
-        for comp in components.values():
-            comp.sort(key=_member_order)
-            live = [m for m in comp if not is_deleted(entities[m])]
-            dead = [m for m in comp if is_deleted(entities[m])]
-            for m in dead:
-                entity = self._merge([m], entities)
-                new_group[m] = entity[ID]
-                merged.append(entity)
-            if live:
-                if len(live) > self.max_merged:
-                    raise PipeRunError(
-                        self.pipe.id,
-                        "source",
-                        ConfigError(
-                            f"a merged group would have {len(live)} members, more than "
-                            f"max_merged={self.max_merged}"
-                        ),
-                    )
-                entity = self._merge(live, entities)
-                for m in live:
-                    new_group[m] = entity[ID]
-                merged.append(entity)
-        produced = {e[ID] for e in merged}
-        self._check_collisions(merged, affected_list)
-        for gone in sorted(set(previous.values()) - produced):
-            if self.include_replaced:
-                out.append({ID: gone, DELETED: True, "$replaced": True})
-        out.extend(merged)
-        self.store.run(
-            f"DELETE FROM {members} WHERE m IN (SELECT unnest(?::VARCHAR[]))", [affected_list]
-        )
-        if new_group:
-            grp_table = pa.table(
-                {"m": list(new_group), "grp": list(new_group.values())}, schema=_MEMBER_SCHEMA
-            )
-            con.register("hub_merge_groups", grp_table)
-            try:
-                self.store.run(f"INSERT INTO {members} SELECT m, grp FROM hub_merge_groups")
-            finally:
-                con.unregister("hub_merge_groups")
-        return out
-
-    def _check_collisions(self, merged: list[Entity], affected: list[str]) -> None:
-        """Two groups must never get the same ``_id`` (possible with ``identity: first``)."""
-        seen: set[str] = set()
-        clash: list[str] = []
-        for entity in merged:
-            if entity[ID] in seen:
-                clash.append(entity[ID])
-            seen.add(entity[ID])
-        if not clash and merged:
-            _, members = self._state_tables()
-            rows = self.store.con.execute(
-                f"""SELECT grp FROM {members} WHERE grp IN (SELECT unnest(?::VARCHAR[]))
-                    AND m NOT IN (SELECT unnest(?::VARCHAR[])) LIMIT 1""",
-                [sorted(seen), affected],
-            ).fetchall()
-            clash = [r[0] for r in rows]
-        if clash:
+    def _check(self, plan: Regrouped) -> None:
+        if plan.largest > self.max_merged:
             raise PipeRunError(
                 self.pipe.id,
                 "source",
                 ConfigError(
-                    f"identity 'first' gives two different groups the same _id {clash[0]!r}: "
+                    f"a merged group would have {plan.largest} members, more than "
+                    f"max_merged={self.max_merged}"
+                ),
+            )
+        if plan.clash is not None:
+            raise PipeRunError(
+                self.pipe.id,
+                "source",
+                ConfigError(
+                    f"identity 'first' gives two different groups the same _id {plan.clash!r}: "
                     "the same _id exists in several datasets without an equality rule joining "
                     "them; use namespaced identifiers, an equality rule on _id, or "
                     "identity 'composite'",
@@ -464,16 +365,25 @@ class MergeSource:
                 ),
             )
 
-    def _load_members(self, members: Sequence[str]) -> dict[str, Entity]:
-        by_dataset: dict[int, list[str]] = {}
-        for m in members:
-            prefix, entity_id = m.split("|", 1)
-            by_dataset.setdefault(int(prefix), []).append(entity_id)
-        found: dict[str, Entity] = {}
-        for position, ids in by_dataset.items():
-            for entity in self.store.dataset(self.datasets[position]).latest_many(ids):
-                found[f"{position}|{entity[ID]}"] = entity
-        return found
+    def _merged(self, table: pa.Table) -> Iterator[list[Entity]]:
+        """The merged entities of one fetched batch, in chunks of :data:`EMIT_CHUNK`.
+
+        Rows come ordered by group, then member; bodies are decoded one chunk at a time so only
+        the Arrow batch and one chunk of entities are ever in memory.
+        """
+        pos = table.column("pos").to_pylist()
+        gids = table.column("gid").to_pylist()
+        n = len(pos)
+        bounds = [0, *(r for r in range(1, n) if pos[r] != pos[r - 1]), n]
+        rows = table.select(["body", "_updated", "_ts", "_hash", "_previous"])
+        for g0 in range(0, len(bounds) - 1, EMIT_CHUNK):
+            g1 = min(g0 + EMIT_CHUNK, len(bounds) - 1)
+            lo, hi = bounds[g0], bounds[g1]
+            entities = table_to_entities(rows.slice(lo, hi - lo))
+            yield [
+                self._merge(gids[a], entities[a - lo : b - lo])
+                for a, b in zip(bounds[g0:g1], bounds[g0 + 1 : g1 + 1], strict=True)
+            ]
 
     # --- combining members --------------------------------------------------------------------
 
@@ -485,19 +395,19 @@ class MergeSource:
             return [NI.parse(entity[ID])]
         return [entity[ID]]
 
-    def _merge(self, members: list[str], entities: dict[str, Entity]) -> Entity:
-        out_id = members[0].split("|", 1)[1] if self.identity == "first" else "|".join(members)
+    def _merge(self, out_id: str, entities: list[Entity]) -> Entity:
+        """One group's entity; ``entities`` in (dataset position, ``_id``) order."""
         ids: list[Any] = []
-        for m in members:
-            for value in self._member_ids(entities[m]):
+        for entity in entities:
+            for value in self._member_ids(entity):
                 if value not in ids:
                     ids.append(value)
         result: Entity = {ID: out_id, "$ids": ids}
-        if len(members) == 1 and is_deleted(entities[members[0]]):
+        if len(entities) == 1 and is_deleted(entities[0]):
             result[DELETED] = True
         bodies = [
-            {k: v for k, v in entities[m].items() if not k.startswith("_") and k != "$ids"}
-            for m in members
+            {k: v for k, v in entity.items() if not k.startswith("_") and k != "$ids"}
+            for entity in entities
         ]
         if self.strategy == "list":
             result["$merged"] = bodies
@@ -518,17 +428,6 @@ class MergeSource:
                 flat.extend(value if isinstance(value, list) else [value])
             result[key] = _compact(flat) if self.strategy == "compact" else flat
         return result
-
-
-_KEY_SCHEMA = pa.schema(
-    [("r", pa.int32()), ("s", pa.int32()), ("v", pa.string()), ("m", pa.string())]
-)
-_MEMBER_SCHEMA = pa.schema([("m", pa.string()), ("grp", pa.string())])
-
-
-def _member_order(member: str) -> tuple[int, str]:
-    index, entity_id = member.split("|", 1)
-    return int(index), entity_id
 
 
 def _compact(values: list[Any]) -> Any:
