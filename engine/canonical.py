@@ -37,7 +37,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from engine.entity import NI, URI, format_datetime
 
@@ -251,3 +251,21 @@ def payload_hash(payload: Any) -> str:
     """md5 of the payload's plain JSON with sorted keys: what was sent, for the share dataset."""
     text = json.dumps(to_plain(payload), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+class _Search(Protocol):
+    def search(self, value: Any) -> Any: ...
+
+
+def project(record: Mapping[str, Any], compare: Mapping[str, _Search]) -> dict[str, Any]:
+    """A system record as a share payload sees it: plain JSON with each ``compare`` field read
+    through its path (Wave's ``currency`` at ``currency.code``).
+
+    The share sink and the plan both compare payloads against this view; one function keeps
+    them from ever disagreeing about what "unchanged" means.
+    """
+    plain = to_plain(record)
+    out = dict(plain)
+    for name, expression in compare.items():
+        out[name] = expression.search(plain)
+    return out

@@ -31,7 +31,7 @@ from typing import Any
 
 import jmespath
 
-from engine.canonical import differences, to_plain
+from engine.canonical import differences, project
 from engine.config.pipes import PipeConfig
 from engine.config.project import Project
 from engine.connectors.clients import use_clients
@@ -274,9 +274,4 @@ class _ShareView:
         return [FieldChange(k, before.get(k), body[k]) for k in differences(body, before)]
 
     def _project(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """The record with each ``compare`` field read through its path (the share sink's view)."""
-        plain = to_plain(record)
-        out = dict(plain)
-        for name, expression in self.compare.items():
-            out[name] = expression.search(plain)
-        return out
+        return project(record, self.compare)

@@ -47,7 +47,14 @@ from typing import Any
 import jmespath
 import jmespath.exceptions
 
-from engine.canonical import differences, equivalent, parse_moment, payload_hash, to_plain
+from engine.canonical import (
+    differences,
+    equivalent,
+    parse_moment,
+    payload_hash,
+    project,
+    to_plain,
+)
 from engine.config.pipes import PipeConfig
 from engine.config.project import Project
 from engine.config.systems import SystemConfig, template_names
@@ -383,12 +390,7 @@ class ShareSink:
         return found
 
     def _project(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """The record with each ``compare`` field read through its JMESPath expression."""
-        plain = to_plain(record)
-        out = dict(plain)
-        for name, expression in self.compare.items():
-            out[name] = expression.search(plain)
-        return out
+        return project(record, self.compare)
 
     def _changed(
         self, collected: Mapping[str, Any], current: Mapping[str, Any], fields: Mapping[str, Any]
