@@ -226,30 +226,21 @@ def sent_by_system(
 ) -> dict[str, dict[str, dict[str, int]]]:
     """What the runs of ``passes`` sent: system → datatype → insert/update/delete.
 
-    Every target is present, zeros included, so scripts can rely on the shape. A dry-run share
-    commits nothing, so every pass of a plan recounts the same would-be sends: its last run is
-    the plan. Real runs send, so their counts add up.
+    Every target is present, zeros included, so scripts can rely on the shape. A dry run
+    (``pipe run --all --dry-run``, one pass) counts what it would have sent.
     """
     out: dict[str, dict[str, dict[str, int]]] = {}
     by_pipe: dict[str, tuple[str, str]] = {}
     for pipe_id, system, datatype in targets:
         by_pipe[pipe_id] = (system, datatype)
         out.setdefault(system, {}).setdefault(datatype, {"insert": 0, "update": 0, "delete": 0})
-    planned: dict[str, dict[str, int]] = {}
     for one in passes:
         for run in one.runs:
             if not run.sent or run.pipe not in by_pipe:
                 continue
-            if run.dry_run:
-                planned[run.pipe] = run.sent
-                continue
             system, datatype = by_pipe[run.pipe]
             for op in ("insert", "update", "delete"):
                 out[system][datatype][op] += int(run.sent.get(op, 0))
-    for pipe_id, counts in planned.items():
-        system, datatype = by_pipe[pipe_id]
-        for op in ("insert", "update", "delete"):
-            out[system][datatype][op] += int(counts.get(op, 0))
     return out
 
 
@@ -271,7 +262,6 @@ def run_pass(
     full: bool = False,
     full_collect: bool = False,
     dry_run: bool = False,
-    dry_run_shares: bool = False,
     force: bool = False,
     keep_going: bool = False,
     progress: ProgressFn | None = None,
@@ -292,10 +282,9 @@ def run_pass(
             progress(PipeStep(number, position, len(runnable), pipe_id, "start"))
         pipe = runner.project.pipe(pipe_id)
         is_collect = pipe.source.type == "system"
-        dry = dry_run or (dry_run_shares and pipe.sink.type == "system")
         try:
             report = runner.run(
-                pipe_id, full=full or (full_collect and is_collect), dry_run=dry, force=force
+                pipe_id, full=full or (full_collect and is_collect), dry_run=dry_run, force=force
             )
         except PipeRunError as e:
             if not keep_going:
@@ -332,7 +321,6 @@ def reconcile(
     max_passes: int = DEFAULT_MAX_PASSES,
     full: bool = False,
     full_collect: bool = True,
-    dry_run_shares: bool = False,
     force: bool = False,
     keep_going: bool = False,
     progress: ProgressFn | None = None,
@@ -347,7 +335,6 @@ def reconcile(
         full: make the *first* pass full runs (later passes are incremental).
         full_collect: collect every system in full in the first pass (the nightly batch's
             "collect every system"), so records deleted in a system are noticed.
-        dry_run_shares: shares send nothing and only count what they would send (``plan``).
         force: write past tripped circuit breakers (passed to every run).
         keep_going: record failed pipes in the report instead of raising.
         progress: called before and after every pipe run.
@@ -374,7 +361,6 @@ def reconcile(
                 number=number,
                 full=full and number == 1,
                 full_collect=full_collect and number == 1,
-                dry_run_shares=dry_run_shares,
                 force=force,
                 keep_going=keep_going,
                 progress=progress,
