@@ -270,8 +270,10 @@ def _sql_str(text: str) -> str:
 
 
 def _key_path(key: str) -> str:
-    """The JSON path of one top-level key, quoted: keys like ``$ids`` or ``a.b`` are not paths."""
-    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """One top-level key as a JSON Pointer (RFC 6901): keys like ``$ids``, ``a.b`` or ``*`` are
+    names, not paths. A quoted ``$."*"`` path is still a wildcard to DuckDB; a pointer is not.
+    """
+    return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
 def _ident(text: str) -> str:

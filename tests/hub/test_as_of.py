@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine.clock import FixedClock
@@ -253,6 +253,7 @@ def test_runner_runs_are_consistent_across_a_derived_dataset(
         unique=True,
     )
 )
+@example(keys=["*", "$ids", "a.b", 'x"y', "a/b", "t~1"])  # wildcard, path and pointer syntax
 def test_any_property_name_becomes_a_column(keys: list[str]) -> None:
     """Keys like ``$ids``, ``a.b`` or ``x"y`` are names, not JSON paths, in relation()/SQL."""
     with Store(":memory:", clock=FixedClock()) as store:
