@@ -334,6 +334,22 @@ def canonical_json(value: Any) -> str:
     )
 
 
+def copy_value(value: Any) -> Any:
+    """A copy of a JSON-model value: new dicts and lists, the (immutable) leaves shared.
+
+    ``copy.deepcopy`` also copies every string, ``Decimal`` and frozen ``NI`` through the
+    generic reduce protocol; on merged orders with lines that was a third of survivorship's
+    time. Every leaf the entity model holds (str, numbers, bool, None, ``NI``, ``URI``, dates,
+    ``Decimal``, bytes) is immutable, so only the containers need copying.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {k: copy_value(v) for k, v in value.items()}
+    if kind is list:
+        return [copy_value(v) for v in value]
+    return value
+
+
 def is_deleted(entity: Entity) -> bool:
     """``_deleted: true`` means deleted; any other value (or none) means not deleted."""
     return entity.get(DELETED) is True

@@ -28,8 +28,8 @@ User documentation: ``docs/decisions/survivorship.md``.
 
 from __future__ import annotations
 
-import copy
 import datetime as _dt
+import json
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from engine.clock import micros_to_datetime
 from engine.config.pipes import TRANSFORM_KEYS, PipeConfig, TransformConfig
-from engine.entity import ID, NI, TS, Entity, canonical_json, decode, is_deleted
+from engine.entity import ID, NI, TS, Entity, canonical_json, copy_value, decode, is_deleted
 from engine.errors import ConfigError, HubError, JsonPath, did_you_mean
 from engine.store import Store, table_to_entities
 from engine.store.store import arrow_table
@@ -240,6 +240,32 @@ def _version_time(version: Entity) -> int:
     return found if found is not None else int(version[TS])
 
 
+class EmptyValues:
+    """Tells whether a value is one of the configured empty values (canonical JSON texts).
+
+    Called for every candidate property of every member, so it avoids building canonical
+    JSON where it can: a plain scalar is looked up as a typed ``(type, value)`` pair (canonical
+    JSON keeps ``1``, ``1.0`` and ``true`` apart, and so do the pairs), and a non-empty list or
+    object can only match a configured non-empty container, so its (possibly large: an order's
+    lines) canonical text is built only when such a value is configured.
+    """
+
+    def __init__(self, texts: frozenset[str]) -> None:
+        self.texts = texts
+        self._containers = any(t[:1] in ("[", "{") and t not in ("[]", "{}") for t in texts)
+        self._plain = {
+            (type(v), v) for v in (decode(json.loads(t)) for t in texts) if type(v) in _PLAIN
+        }
+
+    def __call__(self, value: Any) -> bool:
+        kind = type(value)
+        if kind in _PLAIN:
+            return (kind, value) in self._plain
+        if value and kind in (list, dict) and not self._containers:
+            return False
+        return canonical_json(value) in self.texts
+
+
 def _candidate_time(history: Sequence[Entity], key: str) -> int | None:
     """When the latest value of ``key`` appeared; ``None`` if the member has no such value."""
     latest = history[-1]
@@ -321,6 +347,7 @@ class Survivorship:
         self.config = config
         self.pipe = pipe
         self._priority = {name: i for i, name in reversed(list(enumerate(config.priority)))}
+        self._empty = EmptyValues(config.empty_values)
         self._cache: OrderedDict[tuple[str, str], list[Entity]] = OrderedDict()
 
     def __call__(self, entity: Entity) -> list[Entity]:
@@ -429,7 +456,7 @@ class Survivorship:
                 CandidateView(
                     c.member.id,
                     c.member.dataset,
-                    copy.deepcopy(c.value),
+                    copy_value(c.value),
                     micros_to_datetime(c.at),
                     c.empty,
                     c is winner,
@@ -446,9 +473,9 @@ class Survivorship:
             out.pop(golden, None)
             if winner is None or rule is None:
                 continue
-            out[golden] = copy.deepcopy(winner.value)
+            out[golden] = copy_value(winner.value)
             claims[golden] = {
-                "value": copy.deepcopy(winner.value),
+                "value": copy_value(winner.value),
                 "member": winner.member.id,
                 "dataset": winner.member.dataset,
                 "at": micros_to_datetime(winner.at),
@@ -483,7 +510,7 @@ class Survivorship:
                     _Candidate(
                         member,
                         value,
-                        canonical_json(value) in self.config.empty_values,
+                        self._empty(value),
                         at,
                         (-at, rank, member.namespace, member.id, index),
                     )
