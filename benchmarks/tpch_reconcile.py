@@ -60,11 +60,15 @@ def stage_of(pipe_id: str) -> str:
 # --- the child: one reconcile, measured ------------------------------------------------------
 
 
-def child(project: Path, db: Path, env_file: Path, out: Path) -> None:
-    """Run one reconcile and write its measurements as JSON to ``out``."""
+def child(project: Path, db: Path, env_file: Path, out: Path, through: str) -> None:
+    """Run one reconcile and write its measurements as JSON to ``out``.
+
+    ``through`` names the last stage run: ``share`` is the whole reconcile; ``merge`` leaves
+    out the share pipes (the hub's read, transform and merge side, no requests to targets).
+    """
     sys.path.insert(0, str(ROOT))
     from engine.hub import Hub
-    from engine.reconcile import PipeStep
+    from engine.reconcile import PipeStep, reconcile
 
     env: dict[str, str] = json.loads(env_file.read_text())
     per_pipe: dict[str, dict[str, float]] = {}
@@ -97,7 +101,13 @@ def child(project: Path, db: Path, env_file: Path, out: Path) -> None:
 
     started = time.perf_counter()
     with Hub.open(project, db=db, env=env, secrets=env) as hub:
-        report = hub.reconcile(progress=progress)
+        if through == "share":
+            report = hub.reconcile(progress=progress)
+        else:
+            last = STAGES.index(through)
+            graph = hub.graph()
+            pipes = [p for p in graph.order() if stage_of(p) in STAGES[: last + 1]]
+            report = reconcile(hub.runner, graph, pipes=pipes, progress=progress)
         sent = hub.sent(report)
     seconds = time.perf_counter() - started
     keys = ("seconds", "cpu", "read", "changed", "sent")
@@ -117,7 +127,9 @@ def child(project: Path, db: Path, env_file: Path, out: Path) -> None:
     out.write_text(json.dumps(result))
 
 
-def run_child(work: Path, project: Path, env_file: Path, name: str) -> dict[str, Any]:
+def run_child(
+    work: Path, project: Path, env_file: Path, name: str, through: str
+) -> dict[str, Any]:
     out = work / f"{name}.json"
     subprocess.run(
         [
@@ -128,6 +140,7 @@ def run_child(work: Path, project: Path, env_file: Path, name: str) -> dict[str,
             str(work / "hub.duckdb"),
             str(env_file),
             str(out),
+            through,
         ],
         check=True,
     )
@@ -245,12 +258,19 @@ def main() -> None:
         help="with --keep DIR of an earlier run: restart its sandboxes as they were, skip the "
         "load and the full reconcile (its figures are read from DIR/full.json)",
     )
-    parser.add_argument("--child", nargs=4, metavar=("PROJECT", "DB", "ENV", "OUT"))
+    parser.add_argument(
+        "--through",
+        choices=STAGES[1:],
+        default="share",
+        help="run the stages up to this one (merge: no share pipes, no requests to targets)",
+    )
+    parser.add_argument("--child", nargs=5, metavar=("PROJECT", "DB", "ENV", "OUT", "THROUGH"))
     args = parser.parse_args()
     # a SIGTERM unwinds like Ctrl-C, so the sandboxes are stopped and the temp dir removed
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.child:
-        child(*(Path(p) for p in args.child))
+        project, db, env_file, out, through = args.child
+        child(Path(project), Path(db), Path(env_file), Path(out), through)
         return
     sys.path.insert(0, str(ROOT))
     import pyarrow.parquet as pq
@@ -284,7 +304,7 @@ def main() -> None:
                 f"{time.perf_counter() - t0:.1f} s: "
                 + ", ".join(f"{k} {v:,}" for k, v in counts.items())
             )
-            full = run_child(work, project, env_file, "full")
+            full = run_child(work, project, env_file, "full", args.through)
         show("full", full)
         projection(full, args.sf)
         t0 = time.perf_counter()
@@ -297,7 +317,7 @@ def main() -> None:
             f"\nchanged through the ERP API in {time.perf_counter() - t0:.1f} s: "
             + ", ".join(f"{k} {v:,}" for k, v in changed.items())
         )
-        incremental = run_child(work, project, env_file, "incremental")
+        incremental = run_child(work, project, env_file, "incremental", args.through)
         show("incremental", incremental)
         projection(incremental, args.sf)
         ratio = incremental["seconds"] / full["seconds"]
