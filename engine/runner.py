@@ -33,6 +33,8 @@ from engine.store.runs import record_run
 __all__ = ["PipeRunner", "RunReport"]
 
 ProgressFn = Callable[[int], None]
+TRACKED_CHUNK = 5000
+"""Source entities re-emitted by dependency tracking per batch (a dataset source's read size)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +194,8 @@ class PipeRunner:
                         sorted(transforms.hops_datasets), tracking, transforms.ctx
                     )
             processed: set[str] = set()
+            pending: list[str] = []
+            pending_at = 0
             if sql_plan is not None:
                 # _sql_plan checked these are a DatasetSource and a DatasetSink
                 dataset_source: Any = source
@@ -216,9 +220,15 @@ class PipeRunner:
             while True:
                 with stage("source", pipe.id):
                     batch = next(batches, None)
-                if batch is None and tracked - processed:
-                    batch = SourceBatch(self._tracked_entities(source, tracked - processed))
-                    tracked = set()
+                if batch is None and tracked:
+                    # re-emitted in source-sized batches: a hopped dataset that changed
+                    # everywhere re-emits every source entity (docs/decisions/sync.md); the
+                    # ids left are sorted once, not once per batch
+                    pending, tracked = sorted(tracked - processed), set()
+                if batch is None and pending_at < len(pending):
+                    next_ids = pending[pending_at : pending_at + TRACKED_CHUNK]
+                    pending_at += TRACKED_CHUNK
+                    batch = SourceBatch(self._tracked_entities(source, next_ids))
                 if batch is None:
                     break
                 read += len(batch.entities)
@@ -348,9 +358,9 @@ class PipeRunner:
         self.store.dataset(pipe.sink_dataset).set_completeness(value)
 
     @staticmethod
-    def _tracked_entities(source: Any, ids: set[str]) -> list[Entity]:
+    def _tracked_entities(source: Any, ids: list[str]) -> list[Entity]:
         """Latest versions of source entities re-queued by dependency tracking."""
-        return list(source.dataset.latest_many(sorted(ids)))
+        return list(source.dataset.latest_many(ids))
 
     # --- execution log ------------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ from engine.deadletter import DeadLetters
 from engine.entity import DELETED, FILTERED, ID, Entity
 from engine.errors import ConfigError
 from engine.sinks.base import WriteResult
+from engine.sinks.share_diff import unchanged_basis
 from engine.sinks.share_lines import line_links, merge_links, split_line_keys
 from engine.sinks.share_log import ShareLog
 from engine.sources.system import block_option, resolve_system
@@ -91,6 +92,7 @@ class Outcome:
     generated_id: str | None = None
     error: str | None = None
     answer: Mapping[str, Any] | None = None  # the system's answer to an insert or update
+    basis: str | None = None  # an "unchanged" decided locally: what it rested on (share_diff)
 
 
 class _Unsendable(Exception):
@@ -253,6 +255,7 @@ class ShareSink:
                     (previous or {}).get("$line_links"),
                     line_links(line_keys, outcome.answer, self.lines_field, self.line_id_field),
                 ),
+                basis=outcome.basis,
             )
             # any outcome but a rejection supersedes an earlier failure of this entity: retrying
             # the stale version later would undo what this newer one decided
@@ -331,7 +334,7 @@ class ShareSink:
             fields = {k: v for k, v in payload.items() if k in self.update_fields}
         collected = self._collected(target_id)
         if collected is not None and not differences(fields, self._project(collected)):
-            return Outcome("unchanged", target_id)
+            return Outcome("unchanged", target_id, basis=unchanged_basis(self, collected))
         self._needs_parent("get", parent_id)
         current = self.client.get(self.ops["get"], target_id, parent_id=parent_id)
         if current is None:

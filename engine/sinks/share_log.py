@@ -6,6 +6,7 @@ creates lives here. One entity per shared ``_id``::
     {"_id": "<golden id>", "$target_id": "<record id in the system>",
      "$generated_id": "<id the system returned when the hub inserted it>", "$origin": ...,
      "$parent_id": ..., "$payload_hash": "<md5 of what was last sent>",
+     "$basis": "<md5 of the collected record and compare settings an 'unchanged' rested on>",
      "$line_links": [{"id": "<line id in the system>", "line": "<hub line key>"}],  # if any
      "status": "inserted|updated|unchanged|deleted|skipped-lock|skipped|rejected",
      "at": "<ISO time>", "error": null}
@@ -121,11 +122,14 @@ class ShareLog:
         generated_id: str | None = None,
         error: str | None = None,
         line_links: list[dict[str, str]] | None = None,
+        basis: str | None = None,
     ) -> Entity:
         """Append the outcome for ``entity_id`` when it differs from ``previous``; return it.
 
         ``previous`` must be what :meth:`get` returned for ``entity_id`` in this unit of work
-        (``None``: no version yet): the append addresses the current row through it.
+        (``None``: no version yet): the append addresses the current row through it. ``basis``
+        is set only for an ``unchanged`` decided against the collected record (see
+        engine.sinks.share_diff.settled); any other outcome clears it.
         """
         before = previous or {}
         row: Entity = {
@@ -138,6 +142,8 @@ class ShareLog:
             "status": status,
             "error": error,
         }
+        if basis is not None or before.get("$basis") is not None:
+            row["$basis"] = basis
         if line_links or before.get("$line_links"):
             row["$line_links"] = line_links or before.get("$line_links")
         if any(before.get(k) != v for k, v in row.items()) or "at" not in before:
