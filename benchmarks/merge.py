@@ -85,7 +85,11 @@ def batches(side: str, ids: list[int], n: int, version: int) -> pa.RecordBatchRe
 
 
 def child(root: str, db: str, impl: str, out: Any) -> None:
-    """One pipe run in a fresh process: seconds, counts and this process's peak RSS."""
+    """One pipe run in a fresh process: seconds, CPU seconds, counts and its peak RSS.
+
+    CPU seconds (``process_time``: every thread of the process, DuckDB's included) are printed
+    next to wall seconds because the benchmark machine is shared and wall time is noisy.
+    """
     if impl == "reference":
         from engine import pipeline
         from tests.sources.merge_reference import ReferenceMergeSource
@@ -94,11 +98,11 @@ def child(root: str, db: str, impl: str, out: Any) -> None:
             store, pipe
         )
     with Hub.open(root, db=db) as hub:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         report = hub.run("global-member")
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out.put((seconds, report.read, report.written, report.deleted, rss))
+    out.put((seconds, cpu, report.read, report.written, report.deleted, rss))
 
 
 def run(root: str, db: str, impl: str, label: str, members: int) -> float:
@@ -109,9 +113,9 @@ def run(root: str, db: str, impl: str, label: str, members: int) -> float:
     proc.join()
     if proc.exitcode != 0:
         raise SystemExit(f"{label}: the run failed (exit code {proc.exitcode})")
-    seconds, read, written, deleted, rss = queue.get()
+    seconds, cpu, read, written, deleted, rss = queue.get()
     print(
-        f"{label:<34} {seconds:8.2f} s  {members / seconds:9,.0f} members/s  "
+        f"{label:<34} {seconds:8.2f} s (CPU {cpu:6.2f} s)  {members / seconds:9,.0f} members/s  "
         f"emitted {read:>9,}  written {written:>9,}  deleted {deleted:>7,}  "
         f"peak RSS {rss:6.0f} MB"
     )
@@ -134,8 +138,10 @@ def main() -> None:
     with Hub.open(root, db=db) as hub:
         for side in ("A", "B"):
             hub.store.dataset(side).append(batches(side, list(range(n)), n, 0))
+        limit = hub.store.fetchone("SELECT current_setting('memory_limit')")[0]
     print(
         f"{args.impl}: {2 * n:,} members in 2 datasets, loaded in {time.perf_counter() - t0:.1f} s"
+        f" (DuckDB memory_limit {limit})"
     )
     full = run(str(root), db, args.impl, "full run", 2 * n)
     rng = random.Random(8)

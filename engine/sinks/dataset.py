@@ -111,12 +111,9 @@ class DatasetSink:
         return self._count(result)
 
     def _record_seen(self, ids: pa.Table) -> None:
-        con = self.store.con
-        con.register("hub_seen_batch", ids)
-        try:
-            self.store.run(f"INSERT INTO {self._seen_table} SELECT _id FROM hub_seen_batch")
-        finally:
-            con.unregister("hub_seen_batch")
+        self.store.run_arrow(
+            f"INSERT INTO {self._seen_table} SELECT _id FROM hub_seen_batch", "hub_seen_batch", ids
+        )
 
     def _delete_filtered(self, filtered: list[Entity]) -> WriteResult:
         live = [e for e in self.dataset.latest_many(e[ID] for e in filtered) if not e.get(DELETED)]

@@ -103,22 +103,23 @@ class GroupIndex:
 
     def add_changed(self, members: list[str], keys: pa.Table) -> None:
         """Record one chunk of changed members and replace their key rows."""
-        con = self.store.con
-        con.register("hub_merge_chunk", pa.table({"m": members}, schema=_M_SCHEMA))
-        try:
-            self.store.run(f"INSERT INTO {_CHANGED} SELECT m FROM hub_merge_chunk")
-            if not self.full:
-                self.store.run(
-                    f"DELETE FROM {self.keys} WHERE m IN (SELECT m FROM hub_merge_chunk)"
-                )
-        finally:
-            con.unregister("hub_merge_chunk")
+        chunk = pa.table({"m": members}, schema=_M_SCHEMA)
+        # ``run_arrow``, not ``register``: a registered table lives until the commit.
+        self.store.run_arrow(
+            f"INSERT INTO {_CHANGED} SELECT m FROM hub_merge_chunk", "hub_merge_chunk", chunk
+        )
+        if not self.full:
+            self.store.run_arrow(
+                f"DELETE FROM {self.keys} WHERE m IN (SELECT m FROM hub_merge_chunk)",
+                "hub_merge_chunk",
+                chunk,
+            )
         if keys.num_rows:
-            con.register("hub_merge_new_keys", keys)
-            try:
-                self.store.run(f"INSERT INTO {self.keys} SELECT r, s, v, m FROM hub_merge_new_keys")
-            finally:
-                con.unregister("hub_merge_new_keys")
+            self.store.run_arrow(
+                f"INSERT INTO {self.keys} SELECT r, s, v, m FROM hub_merge_new_keys",
+                "hub_merge_new_keys",
+                keys,
+            )
 
     def changed_count(self) -> int:
         return self._count(_CHANGED)

@@ -35,6 +35,8 @@ __all__ = ["AppendResult", "Dataset", "DatasetCounts"]
 _READ_COLUMNS = "_updated, _id, _deleted, _ts, _hash, _previous, body"
 APPEND_CHUNK = 250_000
 """Rows per change-detection query when appending a stream."""
+DELETE_CHUNK = 10_000
+"""Deleted versions decoded and appended together by deletion tracking."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,57 +174,40 @@ class Dataset:
         """Append an Arrow batch (``_id``, ``_deleted``, ``body``) with change detection in SQL."""
         if batch.num_rows == 0:
             return AppendResult(0, 0)
-        con = self.store.con
         with self.store.transaction():
             info = self._ensure()
             tid = info.tid
-            con.register("hub_incoming", batch)
-            try:
-                self.store.run(
-                    f"""
-                    CREATE OR REPLACE TEMP TABLE hub_changed AS
-                    WITH inc AS (
-                        SELECT _id, _deleted, body, md5(body) AS _hash,
-                               row_number() OVER () AS rn
-                        FROM hub_incoming
-                    ), last AS (
-                        SELECT * FROM inc
-                        QUALIFY rn = max(rn) OVER (PARTITION BY _id)
-                    )
-                    SELECT last._id, last._deleted, last.body, last._hash, last.rn,
-                           c._updated AS _previous
-                    FROM last LEFT JOIN cur_{tid} c ON c._id = last._id
-                    WHERE c._id IS NULL OR c._hash <> last._hash
-                    """
-                )
-            finally:
-                con.unregister("hub_incoming")
-            row = first_row(con.execute("SELECT count(*) FROM hub_changed"))
-            written = int(row[0]) if row else 0
-            if written == 0:
-                self.store.run("DROP TABLE IF EXISTS hub_changed")
-                return AppendResult(0, batch.num_rows)
             base = info.next_offset
             ts = self.store.clock.now_micros()
-            self.store.run(
+            # One statement from the batch to the log, no scratch table: a table created and
+            # dropped inside the run's transaction stays in memory until the commit, so a
+            # per-batch copy of the changed rows would add up to a second copy of the run.
+            rows = self.store.run_arrow(
                 f"""
                 INSERT INTO log_{tid}
-                SELECT ? + row_number() OVER (ORDER BY rn) - 1, _id, _deleted, ?, _hash,
-                       _previous, body
-                FROM hub_changed
+                WITH inc AS (
+                    SELECT _id, _deleted, body, md5(body) AS _hash,
+                           row_number() OVER () AS rn
+                    FROM hub_incoming
+                ), last AS (
+                    SELECT * FROM inc
+                    QUALIFY rn = max(rn) OVER (PARTITION BY _id)
+                )
+                SELECT {int(base)} + row_number() OVER (ORDER BY last.rn) - 1, last._id,
+                       last._deleted, {int(ts)}, last._hash, c._updated, last.body
+                FROM last LEFT JOIN cur_{tid} c ON c._id = last._id
+                WHERE c._id IS NULL OR c._hash <> last._hash
                 """,
-                [base, ts],
+                "hub_incoming",
+                batch,
             )
-            self.store.run(f"DELETE FROM cur_{tid} WHERE _id IN (SELECT _id FROM hub_changed)")
-            self.store.run(
-                f"""
-                INSERT INTO cur_{tid}
-                SELECT _id, ? + row_number() OVER (ORDER BY rn) - 1, _hash, _deleted
-                FROM hub_changed
-                """,
-                [base],
-            )
-            self.store.run("DROP TABLE IF EXISTS hub_changed")
+            written = int(rows[0][0]) if rows else 0
+            if written == 0:
+                return AppendResult(0, batch.num_rows)
+            # The new versions are exactly the log rows from ``base`` on (offsets are unique).
+            new = f"SELECT _id, _updated, _hash, _deleted FROM log_{tid} WHERE _updated >= ?"
+            self.store.run(f"DELETE FROM cur_{tid} WHERE _id IN (SELECT _id FROM ({new}))", [base])
+            self.store.run(f"INSERT INTO cur_{tid} {new}", [base])
             self.store.run(
                 "UPDATE hub_datasets SET next_offset = ? WHERE name = ?",
                 [base + written, self.name],
@@ -239,24 +224,37 @@ class Dataset:
         info = self.info
         if info is None:
             return 0
-        con = self.store.con
-        rows = con.execute(
-            f"""
-            SELECT l.body FROM cur_{info.tid} c JOIN log_{info.tid} l ON l._updated = c._updated
-            WHERE NOT c._deleted AND c._id NOT IN (SELECT _id FROM {seen_table})
-            ORDER BY c._updated
-            """
-        ).fetchall()
-        if not rows:
-            return 0
-        deletions = []
-        for (body,) in rows:
-            entity = loads(body)
-            entity[DELETED] = True
-            if mark_deletion_tracked:
-                entity["$deletion_tracked"] = True
-            deletions.append(entity)
-        return self.append(deletions).written
+        # First only the offsets (an anti join that hashes just the seen ids), then the bodies
+        # a window at a time: a full run that deletes most of a large dataset never holds all
+        # the deleted entities, and the query never hashes the log's bodies.
+        gone = arrow_table(
+            self.store.con.execute(
+                f"""
+                SELECT c._updated FROM cur_{info.tid} c ANTI JOIN {seen_table} s ON s._id = c._id
+                WHERE NOT c._deleted ORDER BY c._updated
+                """
+            )
+        ).column(0)
+        written = 0
+        for start in range(0, len(gone), DELETE_CHUNK):
+            offsets = gone.slice(start, DELETE_CHUNK).to_pylist()
+            rows = self.store.fetchall(
+                f"""
+                SELECT body FROM log_{info.tid}
+                WHERE _updated BETWEEN ? AND ? AND _updated IN (SELECT unnest(?::BIGINT[]))
+                ORDER BY _updated
+                """,
+                [offsets[0], offsets[-1], offsets],
+            )
+            deletions = []
+            for (body,) in rows:
+                entity = loads(body)
+                entity[DELETED] = True
+                if mark_deletion_tracked:
+                    entity["$deletion_tracked"] = True
+                deletions.append(entity)
+            written += self.append(deletions).written
+        return written
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -284,7 +282,10 @@ class Dataset:
             conds.append("l._updated <= ?")
             params.append(until)
         if not include_previous_versions:
-            conds.append(f"l._updated IN (SELECT _updated FROM cur_{info.tid})")
+            # the same bounds inside: the semi-join then hashes the window's part of cur only
+            bounds = " AND ".join(c.replace("l.", "", 1) for c in conds)
+            conds.append(f"l._updated IN (SELECT _updated FROM cur_{info.tid} WHERE {bounds})")
+            params = [*params, *params]
         sql = (
             f"SELECT {_READ_COLUMNS} FROM log_{info.tid} l WHERE {' AND '.join(conds)} "
             "ORDER BY l._updated"
@@ -301,21 +302,25 @@ class Dataset:
         include_previous_versions: bool = False,
         until: int | None = None,
     ) -> Iterator[pa.Table]:
-        """:meth:`read_since` in keyset-paged batches (constant memory on large datasets)."""
-        cursor = since
-        while True:
+        """:meth:`read_since` in windows of ``batch_size`` offsets (constant memory).
+
+        Windows of offsets, not ``ORDER BY ... LIMIT`` pages: a page after a cursor makes
+        DuckDB read every later row (bodies included) to find the first ``batch_size``, so
+        paging a dataset was quadratic; a window reads only its own row groups. A window whose
+        versions are all superseded yields nothing, so a batch may hold fewer rows. The read
+        ends at the head as it was when the iteration began (or at ``until``).
+        """
+        head = self.max_offset
+        top = head if until is None or head is None else min(until, head)
+        cursor = -1 if since is None else since
+        while top is not None and cursor < top:
+            upto = min(cursor + max(1, batch_size), top)
             table = self.read_since(
-                cursor,
-                limit=batch_size,
-                include_previous_versions=include_previous_versions,
-                until=until,
+                cursor, include_previous_versions=include_previous_versions, until=upto
             )
-            if table.num_rows == 0:
-                return
-            yield table
-            cursor = int(table.column("_updated")[-1].as_py())
-            if table.num_rows < batch_size:
-                return
+            if table.num_rows:
+                yield table
+            cursor = upto
 
     def entities_since(self, since: int | None = None, **kwargs: Any) -> list[Entity]:
         return table_to_entities(self.read_since(since, **kwargs))

@@ -27,6 +27,7 @@ import duckdb
 
 from engine.clock import Clock, SystemClock
 from engine.errors import DatasetError
+from engine.store import budget
 
 __all__ = ["DatasetInfo", "PipeState", "Store", "arrow_table", "first_row", "translate_errors"]
 
@@ -122,16 +123,25 @@ class Store:
         path: str | Path = ":memory:",
         *,
         clock: Clock | None = None,
-        memory_limit: str = "1GB",
+        memory_limit: str | None = None,
+        temp_directory: str | None = None,
     ) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.clock: Clock = clock or SystemClock()
         try:
+            limit = budget.memory_limit(memory_limit)
+        except ValueError as e:
+            raise DatasetError(f"cannot open the hub database {self.path!r}: {e}") from e
+        spill = budget.temp_directory(temp_directory)
+        try:
             self.con = duckdb.connect(self.path)
-            # A bounded buffer pool keeps a laptop responsive; DuckDB spills to disk beyond it.
-            self.run(f"SET memory_limit = '{memory_limit}'")
+            # A bounded buffer pool keeps the hub inside its memory budget (engine.store.budget);
+            # DuckDB spills to the temp directory beyond it.
+            self.run(f"SET memory_limit = '{limit}'")
+            if spill is not None:
+                self.run("SET temp_directory = " + "'" + spill.replace("'", "''") + "'")
         except duckdb.Error as e:
             raise DatasetError(f"cannot open the hub database {self.path!r}: {e}") from e
         self._depth = 0
@@ -216,6 +226,18 @@ class Store:
         """
         cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
         cur.fetchall()
+
+    def run_arrow(self, sql: str, name: str, table: Any) -> list[Any]:
+        """Execute ``sql`` with ``name`` bound to an Arrow table; return the result's rows.
+
+        The table is scoped to this one statement (a relation's ``query``, like a CTE), not
+        ``register``-ed: a registered view is a catalog entry, and dropping it inside a
+        transaction keeps it, and the Arrow buffers it holds, until the commit. A run that
+        registered every batch it wrote held all of them at once (~300 MB at 1M members).
+        ``sql`` takes no parameters (inline only trusted values, such as integers).
+        """
+        result = self.con.from_arrow(table).query(name, sql)
+        return [] if result is None else list(result.fetchall())
 
     @translate_errors
     def fetchone(self, sql: str, params: list[Any] | tuple[Any, ...] | None = None) -> Any:
