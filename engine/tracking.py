@@ -94,12 +94,11 @@ class DependencyTracker:
                 },
                 schema=_SCHEMA,
             )
-            con = self.store.con
-            con.register("hub_new_deps", table)
-            try:
-                self.store.run("INSERT INTO hub_deps SELECT DISTINCT * FROM hub_new_deps")
-            finally:
-                con.unregister("hub_new_deps")
+            # bound to the statement, not registered: a registered view dropped inside the
+            # run's transaction keeps its Arrow buffers until the commit (Store.run_arrow)
+            self.store.run_arrow(
+                "INSERT INTO hub_deps SELECT DISTINCT * FROM hub_new_deps", "hub_new_deps", table
+            )
         self._rows.clear()
         self._processed.clear()
         self.current = None
