@@ -127,9 +127,7 @@ def child(project: Path, db: Path, env_file: Path, out: Path, through: str) -> N
     out.write_text(json.dumps(result))
 
 
-def run_child(
-    work: Path, project: Path, env_file: Path, name: str, through: str
-) -> dict[str, Any]:
+def run_child(work: Path, project: Path, env_file: Path, name: str, through: str) -> dict[str, Any]:
     out = work / f"{name}.json"
     subprocess.run(
         [
@@ -289,7 +287,7 @@ def main() -> None:
     for part in ("pipes", "systems"):
         if not (project / part).exists():
             shutil.copytree(ROOT / part, project / part)
-    manager = SandboxManager(project, work / "sandbox", default_ports=False)
+    manager = SandboxManager(project, work / "sandbox", default_ports=False, start_timeout=900)
     if args.invoiced_rate:
         from engine.sandbox.invoiced import RATE_ENV
 

@@ -128,9 +128,17 @@ class SandboxManager:
     """The sandboxes of one project; every method is safe to call from several processes."""
 
     def __init__(
-        self, project_dir: Path, state_dir: Path | None = None, *, default_ports: bool = True
+        self,
+        project_dir: Path,
+        state_dir: Path | None = None,
+        *,
+        default_ports: bool = True,
+        start_timeout: float = START_TIMEOUT,
     ) -> None:
         self.project_dir = Path(project_dir)
+        # a sandbox reads its whole state before it listens: TPC-H SF 1 (2 GB of ERP orders)
+        # takes minutes, not the few seconds a normal start gets
+        self.start_timeout = start_timeout
         self.state_dir = Path(state_dir) if state_dir else self.project_dir / "datasets" / "sandbox"
         self.default_ports = default_ports
         # children this instance spawned: stopping them through Popen reaps them properly
@@ -239,7 +247,7 @@ class SandboxManager:
             )
         finally:
             log.close()
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if ready.exists():
                 info: dict[str, Any] = json.loads(ready.read_text(encoding="utf-8"))
