@@ -35,6 +35,7 @@ from engine.config.systems import (
     SystemConfig,
     template_names,
 )
+from engine.connectors.expressions import expression
 from engine.connectors.graphql import check_graphql_response, graphql_body
 from engine.connectors.http import HttpClient, HttpError, HttpResponse, NotFoundError
 from engine.errors import ConnectorError, did_you_mean
@@ -130,7 +131,7 @@ class RestClient:
     def record_id(self, operation: str, record: Mapping[str, Any]) -> str | None:
         """The record's id by the operation's ``id_expression`` (default: ``id``), as a string."""
         op = self.operation(operation)
-        value = jmespath.search(op.id_expression or "id", record)
+        value = expression(op.id_expression or "id")(record)
         if value is None or isinstance(value, dict | list):
             return None
         return str(value).lower() if isinstance(value, bool) else str(value)
@@ -138,7 +139,7 @@ class RestClient:
     def record_updated(self, operation: str, record: Mapping[str, Any]) -> Any:
         """The record's modification time by ``updated_expression`` (``None`` if not configured)."""
         op = self.operation(operation)
-        return jmespath.search(op.updated_expression, record) if op.updated_expression else None
+        return expression(op.updated_expression)(record) if op.updated_expression else None
 
     # ------------------------------------------------------------------ writing
 

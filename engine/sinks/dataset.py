@@ -18,7 +18,7 @@ from engine.config.pipes import SinkConfig
 from engine.entity import DELETED, FILTERED, ID, Entity
 from engine.errors import CircuitBreakerTripped
 from engine.sinks.base import WriteResult
-from engine.store import Dataset, Store, entities_to_batch
+from engine.store import CanonicalEntities, Dataset, Store, entities_to_batch
 
 __all__ = ["DatasetSink"]
 
@@ -88,7 +88,14 @@ class DatasetSink:
         kept = [e for e in entities if e.get(FILTERED) is not True]
         filtered = [e for e in entities if e.get(FILTERED) is True]
         result = WriteResult()
-        if kept:
+        prebuilt = entities.prebuilt() if isinstance(entities, CanonicalEntities) else None
+        if prebuilt is not None and not filtered:
+            # a source's fast path built the rows already, leaving out what is stored unchanged
+            appended = self.dataset.append(prebuilt.changed)
+            result += WriteResult(appended.written, len(kept) - appended.written, 0)
+            if self._seen_table is not None:
+                self._record_seen(prebuilt.ids)
+        elif kept:
             batch = entities_to_batch(kept)
             appended = self.dataset.append(batch)
             result += WriteResult(appended.written, appended.unchanged, 0)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from engine.store.batches import BATCH_SCHEMA, entities_to_batch, table_to_entities
+from engine.store.batches import (
+    BATCH_SCHEMA,
+    CanonicalEntities,
+    entities_to_batch,
+    table_to_entities,
+)
 from engine.store.dataset import AppendResult, Dataset, DatasetCounts
 from engine.store.store import DatasetInfo, PipeState, Store
 
 __all__ = [
     "BATCH_SCHEMA",
     "AppendResult",
+    "CanonicalEntities",
     "Dataset",
     "DatasetCounts",
     "DatasetInfo",

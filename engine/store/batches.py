@@ -21,7 +21,13 @@ import pyarrow as pa
 
 from engine.entity import DELETED, HASH, ID, PREVIOUS, TS, UPDATED, Entity, hash_body, loads
 
-__all__ = ["BATCH_SCHEMA", "entities_to_batch", "row_to_entity", "table_to_entities"]
+__all__ = [
+    "BATCH_SCHEMA",
+    "CanonicalEntities",
+    "entities_to_batch",
+    "row_to_entity",
+    "table_to_entities",
+]
 
 BATCH_SCHEMA = pa.schema(
     [pa.field("_id", pa.string()), pa.field("_deleted", pa.bool_()), pa.field("body", pa.string())]
@@ -39,6 +45,28 @@ def entities_to_batch(entities: Iterable[Entity]) -> pa.Table:
         deleted.append(entity.get(DELETED) is True)
         bodies.append(body)
     return pa.table([ids, deleted, bodies], schema=BATCH_SCHEMA)
+
+
+class CanonicalEntities(list[Entity]):
+    """Entities that arrive with their append batch already built (by a fast path of a source).
+
+    A list, so it travels through the runner like any batch of entities. ``changed`` holds the
+    append rows (:data:`BATCH_SCHEMA`) of the entities that may differ from what is stored, in
+    order; the producer vouches that every other entity is stored unchanged already (so it only
+    counts as unchanged and seen). ``ids`` is the ``_id`` column of all of them, for deletion
+    tracking. Anything that builds a new list from them (a transform) drops both with the
+    subclass; :meth:`prebuilt` refuses a list changed in place since.
+    """
+
+    def __init__(self, entities: Iterable[Entity], changed: pa.Table, ids: pa.Table) -> None:
+        super().__init__(entities)
+        self.changed = changed
+        self.ids = ids
+        self._size = len(self)
+
+    def prebuilt(self) -> CanonicalEntities | None:
+        """``self`` while its batch still describes it, else ``None`` (then canonicalise)."""
+        return self if len(self) == self._size == self.ids.num_rows else None
 
 
 def row_to_entity(
