@@ -118,7 +118,7 @@ def main() -> None:
             runs.append(compiled_run(plan, store))
             cpus.append(cpu_s() - c0)
         sql_s, rows, sql_cpu = min(r[0] for r in runs), runs[0][2], min(cpus)
-        _, compiled_md5, _, _ = compiled_run(plan, store)
+        _, compiled_md5, _, _ = compiled_run(plan, store, hashed=True)
         hand_runs, cpus = [], []
         for _ in range(3):
             c0 = cpu_s()

@@ -7,6 +7,14 @@ Design notes
   later in the log is skipped), in offset order. The work is cut into offset ranges of
   ``chunk_size`` so memory stays bounded; each range yields one :class:`SqlBatch` whose
   ``next_since`` is the range end.
+* The compiled query reads the latest versions with a semi-join and sorts its result (clean
+  rows first, each part in source order). A range without superseded versions (counted first:
+  two cheap counts) needs neither: the query then reads the range as a plain scan, whose rows
+  DuckDB returns in table order, and the executor splits clean rows from the rest in Arrow. That
+  saves the sort and lets both threads stream the range (a third less CPU than the sorted query
+  on the benchmark pipe). Up to :data:`LISTED_SUPERSEDED` superseded versions are excluded by a
+  literal ``NOT IN`` list; more, or ``hops`` (joins reorder rows too), keep the sorted query.
+  Rows out of source order (a table not stored in offset order) are sorted in Arrow.
 * A wildcard ``copy`` needs the source keys: one ``json_keys`` pass over the whole range finds
   them and the rule is compiled for exactly that key set (beyond :data:`MAX_KEYS` keys the run
   uses the interpreter for every row instead of writing a giant query).
@@ -30,6 +38,7 @@ import pyarrow.compute as pc
 from engine.dtl import CompiledTransform, RunContext, compile_transform
 from engine.entity import DELETED, FILTERED, ID, hash_body
 from engine.errors import EntityError
+from engine.sqlc.frame import CLEAN_FIRST, LATEST_ONLY
 from engine.sqlc.hops import bind, inspect
 from engine.store import BATCH_SCHEMA, Store, table_to_entities
 from engine.store.lookup import StoreLookup
@@ -39,7 +48,7 @@ if TYPE_CHECKING:
     from engine.sqlc.plan import SqlPlan
     from engine.sqlc.rules import CompiledQuery
 
-__all__ = ["MAX_KEYS", "Mode", "SqlBatch", "run"]
+__all__ = ["LISTED_SUPERSEDED", "MAX_KEYS", "Mode", "SqlBatch", "run"]
 
 Mode = Literal["adaptive", "fast", "general"]
 
@@ -51,6 +60,10 @@ SAMPLE_ROWS = 20_000
 
 SWITCH_PERCENT = 1
 """The fast query flagging more of a range's rows than this: the run switches to the general one."""
+
+LISTED_SUPERSEDED = 64
+"""A range with at most this many superseded versions lists them (``NOT IN``: linear per row)
+instead of using the sorted semi-join query."""
 
 _RESULT = pa.schema(
     [
@@ -127,19 +140,67 @@ def run(
         if query is None:
             result = fallback.everything(low, high)
         else:
-            result = _query(store, _bound(query, store, tables), low, high)
+            superseded = None if query.hops else _superseded(store, tables, low, high)
+            result = _query(store, _bound(query, store, tables, superseded), low, high)
             if fast and mode == "adaptive" and _many_flagged(result):
                 fast = False
                 query = compile_query(False)
                 assert query is not None
-                result = _query(store, _bound(query, store, tables), low, high)
+                result = _query(store, _bound(query, store, tables, superseded), low, high)
         yield fallback.finish(result, high)
         low = high
 
 
-def _bound(query: CompiledQuery, store: Store, tables: tuple[str, str]) -> str:
-    sql = bind(query.sql, store, query.hops)
-    return sql.replace("{log}", tables[0]).replace("{cur}", tables[1])
+@dataclass(frozen=True, slots=True)
+class _Sql:
+    """A query bound for one range: its text, and whether it returns rows in source order
+    (a plain scan; otherwise it sorts clean rows first) and so takes two parameters, not four."""
+
+    text: str
+    scan: bool
+
+
+def _bound(
+    query: CompiledQuery, store: Store, tables: tuple[str, str], superseded: list[int] | None
+) -> _Sql:
+    """The query for a range; ``superseded``: that range's superseded offsets (``None``: too
+    many to list, or not looked up), for which the semi-join and the sort are dropped."""
+    sql = query.sql
+    latest = "\n    AND " + LATEST_ONLY
+    scan = superseded is not None and latest in sql and sql.endswith("\n" + CLEAN_FIRST)
+    if scan:
+        assert superseded is not None
+        listed = ", ".join(str(int(offset)) for offset in superseded)
+        sql = sql.replace(latest, f"\n    AND l._updated NOT IN ({listed})" if listed else "")
+        sql = sql.removesuffix("\n" + CLEAN_FIRST)
+    sql = bind(sql, store, query.hops)
+    return _Sql(sql.replace("{log}", tables[0]).replace("{cur}", tables[1]), scan)
+
+
+@translate_errors
+def _superseded(store: Store, tables: tuple[str, str], low: int, high: int) -> list[int] | None:
+    """The offsets in ``(low, high]`` whose version is not the latest of its ``_id``, sorted;
+    ``None`` beyond :data:`LISTED_SUPERSEDED` of them.
+
+    Every ``cur`` row points at a distinct ``log`` version, so equal counts in the range mean
+    none is superseded: two counts over the offset columns, a few milliseconds per range.
+    """
+    log, cur = tables
+    bounds = "WHERE _updated > ? AND _updated <= ?"
+    ((missing,),) = store.con.execute(
+        f"SELECT (SELECT count(*) FROM {log} {bounds}) - (SELECT count(*) FROM {cur} {bounds})",
+        [low, high, low, high],
+    ).fetchall()
+    if int(missing) == 0:
+        return []
+    if int(missing) > LISTED_SUPERSEDED:
+        return None
+    rows = store.con.execute(
+        f"SELECT _updated FROM {log} {bounds} "
+        f"AND _updated NOT IN (SELECT _updated FROM {cur} {bounds}) ORDER BY _updated",
+        [low, high, low, high],
+    ).fetchall()
+    return [int(r[0]) for r in rows] if len(rows) <= LISTED_SUPERSEDED else None
 
 
 def _many_flagged(result: pa.Table) -> bool:
@@ -171,9 +232,16 @@ def discover_keys(
 
 
 @translate_errors
-def _query(store: Store, sql: str, low: int, high: int) -> pa.Table:
-    table: pa.Table = arrow_table(store.con.execute(sql, [low, high, low, high]))
-    return table.cast(_RESULT)
+def _query(store: Store, sql: _Sql, low: int, high: int) -> pa.Table:
+    """Run the range's query. Fetched through a relation: a DB-API result would first
+    materialise the rows in DuckDB and then copy them into Arrow (~10% more CPU here)."""
+    params = [low, high] if sql.scan else [low, high, low, high]
+    table: pa.Table = store.con.sql(sql.text, params=params).to_arrow_table().cast(_RESULT)
+    if sql.scan and table.num_rows > 1:
+        src = table.column("_src").to_numpy()
+        if not (src[1:] > src[:-1]).all():
+            table = table.take(pc.sort_indices(table.column("_src")))
+    return table
 
 
 class _Fallback:
@@ -197,6 +265,7 @@ class _Fallback:
             )
             self._ctx = RunContext(
                 pipe_id=pipe.id,
+                namespaced_identifiers=pipe.namespaced_identifiers,
                 identity_namespace=pipe.identity_namespace,
                 property_namespace=pipe.property_namespace,
                 sink_is_dataset=True,
@@ -230,17 +299,22 @@ class _Fallback:
         )
 
     def finish(self, result: pa.Table, high: int) -> SqlBatch:
-        """Split the query result: clean rows (a zero-copy prefix), filtered ids, fallbacks.
+        """Split the query result: clean rows, filtered ids, fallbacks.
 
-        The query orders clean emitted rows first, by source offset; the rest (stopped or
-        flagged rows) follows. Flagged rows are interpreted and merged back in source order.
-        (Sorting in DuckDB is cheaper than without ``ORDER BY``: its semi-join returns rows out
-        of order with two threads, and gathering them in Arrow is single-threaded.)
+        The result is in source order, or sorted clean emitted rows first (each part in source
+        order). Clean rows are a zero-copy slice when they come first (always with the sorted
+        query; with a source-order scan when no row is stopped or flagged), else filtered out
+        (one copy in Arrow, cheaper than DuckDB's sort of the rows). Flagged rows are
+        interpreted and merged back in source order.
         """
         other = pc.or_(result.column("_fallback"), pc.is_valid(result.column("_stop")))
         clean = result.num_rows - int(pc.sum(other).as_py() or 0)
-        emitted = result.slice(0, clean)
-        rest = result.slice(clean)
+        if clean == result.num_rows or not pc.any(other.slice(0, clean)).as_py():
+            emitted = result.slice(0, clean)
+            rest = result.slice(clean)
+        else:
+            emitted = result.filter(pc.invert(other))
+            rest = result.filter(other)
         flags = rest.column("_fallback")
         stopped = rest.filter(pc.invert(flags))
         filtered_rows = stopped.filter(pc.equal(stopped.column("_stop"), "filter"))

@@ -30,7 +30,9 @@ from engine.errors import JsonPath
 from engine.sqlc import sqltext as q
 from engine.sqlc.datetimes import datetime_parse
 from engine.sqlc.frame import E, Frame
+from engine.sqlc.functions import ENRICH_FUNCTIONS
 from engine.sqlc.hops import compile_hops
+from engine.sqlc.names import PLAIN, Naming
 
 __all__ = ["RESERVED_READ", "ExprCompiler", "as_bool", "as_json"]
 
@@ -79,10 +81,18 @@ def _same_kind(parts: list[E]) -> list[E]:
 class ExprCompiler:
     """Compiles expression nodes; see the module notes."""
 
-    def __init__(self, frame: Frame, read_target: TargetReader, *, fast: bool = True) -> None:
+    def __init__(
+        self,
+        frame: Frame,
+        read_target: TargetReader,
+        *,
+        fast: bool = True,
+        naming: Naming = PLAIN,
+    ) -> None:
         self.frame = frame
         self.read_target = read_target
         self.fast = fast
+        self.naming = naming
 
     def unsure(self, condition: str) -> None:
         self.frame.unsure.append(condition)
@@ -108,9 +118,7 @@ class ExprCompiler:
 
     def path(self, node: PathRef) -> E:
         if node.variable == "_S" and node.steps:
-            if node.steps[0] in RESERVED_READ:
-                raise Frame.refuse(f"{node.raw!r} is not in the stored body", node.path)
-            return self.frame.source_value(node.steps, node.path)[0]
+            return self.source_path(node.steps, node.path)
         if node.variable == "_T" and len(node.steps) == 1:
             return self.read_target(node.steps[0], node.path)
         raise Frame.refuse(f"variable path {node.raw!r} is not compiled to SQL", node.path)
@@ -119,7 +127,12 @@ class ExprCompiler:
         """``_S.steps`` as JSON text (refusing fields the stored body does not hold)."""
         if steps[0] in RESERVED_READ:
             raise Frame.refuse(f"_S.{steps[0]} is not in the stored body", where)
-        return self.frame.source_value(steps, where)[0]
+        if self.naming.namespaced and steps[0] == "$ids":
+            raise Frame.refuse("_S.$ids with namespaced identifiers is not compiled", where)
+        resolved = tuple(self.naming.source_step(step) for step in steps)
+        if resolved[0] in RESERVED_READ:
+            raise Frame.refuse(f"_S.{resolved[0]} is not in the stored body", where)
+        return self.frame.source_value(resolved, where)[0]
 
     def json(self, node: Node) -> E:
         return as_json(self.compile(node))
@@ -406,5 +419,6 @@ _FUNCTIONS: dict[str, Callable[[ExprCompiler, Call], E]] = {
     "list": ExprCompiler.list_,
     "datetime-parse": datetime_parse,
     "hops": compile_hops,
+    **ENRICH_FUNCTIONS,
 }
 """The expression functions compiled to SQL (DTL spelling)."""

@@ -22,9 +22,17 @@ from typing import Any, Literal
 from engine.errors import HubError, JsonPath
 from engine.sqlc.sqltext import json_path, path_safe
 
-__all__ = ["E", "Frame", "Kind", "NotCompilable", "Slot"]
+__all__ = ["CLEAN_FIRST", "LATEST_ONLY", "E", "Frame", "Kind", "NotCompilable", "Slot"]
 
 Kind = Literal["json", "str", "bool"]
+
+LATEST_ONLY = "l._updated IN (SELECT _updated FROM {cur} WHERE _updated > ? AND _updated <= ?)"
+"""The source layer's latest-version filter (its last condition). A semi-join: with two threads
+DuckDB returns its rows out of source order, so the query must sort. The executor drops it for
+an offset range without superseded versions (the usual case), and the sort with it."""
+
+CLEAN_FIRST = "ORDER BY (_stop IS NOT NULL OR _fallback), _src"
+"""The compiled query's last clause: clean emitted rows first, each part in source order."""
 
 
 class NotCompilable(HubError):

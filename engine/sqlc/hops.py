@@ -124,7 +124,7 @@ class HopSpec:
             value = f"CAST(json_extract(b, {q.sql_str(q.json_path((self.returns,)))}) AS VARCHAR)"
             piece = (
                 f"(CASE WHEN {value} IS NULL OR {value} IN ('null', '[]') THEN NULL "
-                f"WHEN starts_with({value}, '[') THEN substr({value}, 2, strlen({value}) - 2) "
+                f"WHEN starts_with({value}, '[') THEN substr({value}, 2, length({value}) - 2) "
                 f"ELSE {value} END)"
             )
             risky = (
@@ -249,6 +249,14 @@ def compile_hops(self: ExprCompiler, node: Call) -> E:
         returns = _alias_step(spec["return"], alias)
         if returns is None:
             raise Frame.refuse("hops 'return' other than the alias or 'a.key'", where / "return")
+    if self.naming.namespaced:
+        # Hopped bodies may hold namespaced keys: only exact names read the same in SQL.
+        for name in (key, returns):
+            if name is not None and (name == "$ids" or name[:1] not in ("_", "$")):
+                raise Frame.refuse(
+                    "hops on a name that is not exact under namespaced identifiers is not compiled",
+                    where,
+                )
     bound = self.source_path(tuple(source[3:].split(".")), where)
     n = len(self.frame.hops) + 1
     self.frame.hops.append(

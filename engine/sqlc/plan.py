@@ -1,8 +1,8 @@
 """Decide per pipe whether it runs as compiled SQL, and say why not when it cannot.
 
 A pipe takes the SQL path when it is ``dataset`` source → one ``dtl`` transform → ``dataset``
-sink, without namespaced identifiers and without source options that change which versions are
-read, and every transform and expression of its ``default`` rule is in the compiled subset
+sink, without ``add_namespaces``/``remove_namespaces`` and without source options that change
+which versions are read (namespaced identifiers are compiled: :mod:`engine.sqlc.names`), and every transform and expression of its ``default`` rule is in the compiled subset
 (:mod:`engine.sqlc.rules`, :mod:`engine.sqlc.expressions`). Otherwise :func:`plan_pipe` returns a
 :class:`Refusal` naming the reason and the JSON path of the offending part of the config, and the
 runner uses the interpreter. The rules are first compiled by the interpreter's own compiler, so a
@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.config.pipes import PipeConfig
-from engine.dtl import compile_transform
+from engine.dtl import RunContext, compile_transform
 from engine.dtl.nodes import Node
 from engine.dtl.parser import parse
 from engine.errors import DtlError, JsonPath
 from engine.sqlc.frame import NotCompilable
+from engine.sqlc.names import PLAIN, Naming
 from engine.sqlc.rules import CompiledQuery, compile_default_rule
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class SqlPlan:
     source: str
     sink: str
     query: CompiledQuery
+    naming: Naming = PLAIN
+    """The pipe's namespaced identifiers, as the rules are compiled with them."""
 
     @property
     def sql(self) -> str:
@@ -86,7 +89,12 @@ class SqlPlan:
         if not self.query.wildcard and fast and not (unique_hops and self.query.hops):
             return self.query
         return compile_default_rule(
-            self.rule, universe, verify_keys=not complete, fast=fast, unique_hops=unique_hops
+            self.rule,
+            universe,
+            verify_keys=not complete,
+            fast=fast,
+            unique_hops=unique_hops,
+            naming=self.naming,
         )
 
     def execute(
@@ -140,12 +148,9 @@ def plan_pipe(pipe: PipeConfig) -> SqlPlan | Refusal:
         return Refusal(
             "a pipe writing its own source dataset is not compiled", pipe.sink.path, pipe.file
         )
-    if pipe.namespaced_identifiers or pipe.add_namespaces or pipe.remove_namespaces:
-        return Refusal(
-            "namespaced identifiers are not compiled",
-            JsonPath() / "namespaced_identifiers",
-            pipe.file,
-        )
+    for flag in ("add_namespaces", "remove_namespaces"):
+        if pipe.namespaced_identifiers and getattr(pipe, flag):
+            return Refusal(f"{flag!r} is not compiled", JsonPath() / flag, pipe.file)
     if len(pipe.transforms) != 1 or pipe.transforms[0].type != "dtl":
         where = pipe.transforms[1].path if len(pipe.transforms) > 1 else JsonPath() / "transform"
         return Refusal("only a pipe with exactly one dtl transform is compiled", where, pipe.file)
@@ -158,8 +163,16 @@ def plan_pipe(pipe: PipeConfig) -> SqlPlan | Refusal:
     except DtlError as e:
         return Refusal(f"the rules do not compile: {e.message}", e.path, pipe.file)
     rule = parse(rules["default"], rules_path / "default")
+    naming = Naming.of(
+        RunContext(
+            pipe_id=pipe.id,
+            namespaced_identifiers=pipe.namespaced_identifiers,
+            identity_namespace=pipe.identity_namespace,
+            property_namespace=pipe.property_namespace,
+        )
+    )
     try:
-        query = compile_default_rule(rule)
+        query = compile_default_rule(rule, naming=naming)
     except NotCompilable as e:
         return Refusal(_message(e), e.path, pipe.file)
     return SqlPlan(
@@ -170,6 +183,7 @@ def plan_pipe(pipe: PipeConfig) -> SqlPlan | Refusal:
         source=str(pipe.source.raw["dataset"]),
         sink=pipe.sink_dataset,
         query=query,
+        naming=naming,
     )
 
 

@@ -22,18 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from engine.dtl.env import RunContext
 from engine.dtl.nodes import Call, Literal, Node, Seq
 from engine.dtl.patterns import selector
 from engine.errors import JsonPath
 from engine.sqlc import sqltext as q
 from engine.sqlc.expressions import RESERVED_READ, ExprCompiler, as_bool
-from engine.sqlc.frame import E, Frame, Slot
+from engine.sqlc.frame import CLEAN_FIRST, LATEST_ONLY, E, Frame, Slot
 from engine.sqlc.hops import HopSpec
+from engine.sqlc.names import PLAIN, Naming, colon_key, identity_value
 
 __all__ = ["CompiledQuery", "compile_default_rule"]
 
-_PLAIN = RunContext()
 _WILD = frozenset("*?")
 
 
@@ -53,10 +52,20 @@ class CompiledQuery:
 
 class _RuleCompiler:
     def __init__(
-        self, universe: Iterable[str], *, fast: bool = True, unique_hops: bool = False
+        self,
+        universe: Iterable[str],
+        *,
+        fast: bool = True,
+        unique_hops: bool = False,
+        naming: Naming = PLAIN,
     ) -> None:
         self.frame = Frame(unique_hops=unique_hops)
-        self.exprs = ExprCompiler(self.frame, self.read_target, fast=fast)
+        self.naming = naming
+        self.exprs = ExprCompiler(self.frame, self.read_target, fast=fast, naming=naming)
+        self.prefixed_sid: str | None = None
+        """The column holding ``<identity ns>:`` + the source ``_id`` as the ``_id`` slot."""
+        self.prefixed_unless_stopped = False
+        """That column was assigned under the stop guard only: NULL on rows stopped before."""
         self.slots: dict[str, Slot] = {}
         self.guards: list[str] = []
         self.may_stop = False
@@ -75,15 +84,29 @@ class _RuleCompiler:
 
     def read_target(self, key: str, where: JsonPath) -> E:
         _check_key(key, where)
-        slot = self.slots.get(key)
+        matches = self.naming.target_matches(key, list(self.slots))
+        for name in matches:
+            _check_key(name, where)
+        if len(matches) > 1:
+            # Several keys match in different namespaces: exact while at most one is present
+            # (that one's value); rows holding several (a union) go to the interpreter.
+            values = [self.slots[name].value.sql for name in matches]
+            present = " + ".join(f"CAST({v} IS NOT NULL AS INTEGER)" for v in values)
+            self.exprs.unsure(f"({present}) > 1")
+            return E(f"coalesce({', '.join(values)}, 'null')", "json", exact=False)
+        slot = self.slots.get(matches[0]) if matches else None
         if slot is None:
             return E("'null'", "json")
         if slot.always:
             return slot.value
         return E(f"coalesce({slot.value.sql}, 'null')", "json", exact=slot.value.exact)
 
-    def assign(self, key: str, value: E, always: bool) -> None:
-        """Set ``_T[key]`` (SQL NULL: absent) under the current guard, as a new column."""
+    def assign(self, key: str, value: E, always: bool, *, prefixed_sid: bool = False) -> None:
+        """Set ``_T[key]`` (SQL NULL: absent) under the current guard, as a new column.
+
+        ``prefixed_sid``: the value is the identity namespace + the source ``_id`` (the query
+        then writes the ``_id`` column from the source id without decoding the JSON text).
+        """
         guard = self.guard(key)
         old = self.slots.get(key)
         if guard is not None:
@@ -96,6 +119,10 @@ class _RuleCompiler:
             always = always and old is not None and old.always
         v = value.sql if _simple(value.sql) else self.frame.column(value.sql)
         self.slots[key] = Slot(E(v, "json", exact=value.exact), always)
+        if key == "_id":
+            stop_only = guard == "(_stop IS NULL)" and not self.guards and old is None
+            self.prefixed_sid = v if prefixed_sid and (guard is None or stop_only) else None
+            self.prefixed_unless_stopped = stop_only
 
     def copy_key(self, source_key: str, target_key: str, where: JsonPath) -> None:
         """``_T[target] = _S[source]`` when the source has the key (copy and rename)."""
@@ -120,8 +147,15 @@ class _RuleCompiler:
         if name == "comment":
             return
         if name in ("add", "default"):
-            key = _key(args[0])
-            value = self.exprs.json(args[1])
+            key = self.naming.target_key(_key(args[0]))
+            _check_key(key, args[0].path)
+            prefixed = False
+            if key == "_id" and self.naming.namespaced:
+                value, prefixed = identity_value(
+                    self.naming, args[1], self.exprs.json, self.exprs.unsure
+                )
+            else:
+                value = self.exprs.json(args[1])
             old = self.slots.get(key)
             if name == "default" and old is not None:
                 value = E(
@@ -129,15 +163,18 @@ class _RuleCompiler:
                     "json",
                     exact=old.value.exact and value.exact,
                 )
-            self.assign(key, value, True)
+                prefixed = False
+            self.assign(key, value, True, prefixed_sid=prefixed)
         elif name == "copy":
             self.copy(node)
         elif name == "rename":
+            if self.naming.namespaced:
+                raise Frame.refuse("rename with namespaced identifiers is not compiled", node.path)
             source, target = _key(args[0]), _key(args[1])
             self.copy_key(source, target, node.path)
         elif name == "remove":
             patterns = _patterns(args[0])
-            pick = selector(list(patterns), None, _PLAIN)
+            pick = selector(list(patterns), None, self.naming.ctx)
             for key in [k for k in self.slots if pick(k)]:
                 if self.guard(key) is None:
                     del self.slots[key]
@@ -153,12 +190,14 @@ class _RuleCompiler:
     def copy(self, node: Call) -> None:
         include = _patterns(node.args[0])
         exclude = _patterns(node.args[1]) if len(node.args) > 1 else ()
-        pick = selector(list(include), list(exclude), _PLAIN)
-        exact = [p for p in include if not _WILD & set(p)]
+        pick = selector(list(include), list(exclude), self.naming.ctx)
+        literal = [self.naming.copy_candidate(p) for p in include if not _WILD & set(p)]
+        exact = [p for p in literal if p is not None]
         candidates = set(exact)
-        if len(exact) < len(include):
+        if len(literal) < len(include):
             self.wildcard = True
-            candidates.update(self.universe)
+            # Rows holding a key with a colon go to the interpreter when names are namespaced.
+            candidates.update(k for k in self.universe if not (self.naming.namespaced and ":" in k))
         for key in sorted(candidates):
             if not pick(key):
                 continue
@@ -177,6 +216,8 @@ class _RuleCompiler:
             terms.append(f"NOT ({as_bool(self.exprs.compile(node.args[0]))})")
         condition = " AND ".join(terms) if terms else "true"
         self.frame.replace("_stop", f"(CASE WHEN {condition} THEN '{node.name}' ELSE _stop END)")
+        if self.prefixed_unless_stopped:
+            self.prefixed_sid = None  # a row stopped here keeps the prefixed _id: decode it
         self.may_stop = True
 
     def branch(self, node: Call) -> None:
@@ -217,12 +258,15 @@ class _RuleCompiler:
         if self.unsafe_keys:
             keys = ", ".join(q.sql_str(k) for k in sorted(self.unsafe_keys))
             self.frame.unsure.append(f"list_has_any(json_keys(_b), [{keys}])")
+        if self.naming.namespaced:
+            self.frame.unsure.append(colon_key("_b"))  # see engine.sqlc.names
         # Without an _id every emitted row is an error the interpreter reports.
         id_slot = self.slots.get("_id", Slot(E("NULL", "json")))
         id_value = id_slot.value.sql
         source_id = self.frame.paths.get(("_id",))
         copied_id = source_id is not None and id_value == f"_x[{source_id}]"
-        if not copied_id:
+        prefixed_id = self.prefixed_sid is not None and id_value == self.prefixed_sid
+        if not (copied_id or prefixed_id):
             # A non-string _id is an error the interpreter reports; a filtered row without one
             # takes the source _id, as the interpreter does.
             self.frame.unsure.append(
@@ -242,6 +286,11 @@ class _RuleCompiler:
         )
         # The source's own _id (always a string, present in every body) needs no decoding.
         id_sql = "_sid" if copied_id else f"coalesce({q.raw_string(id_value)}, _sid)"
+        if prefixed_id:
+            id_sql = f"({q.sql_str(self.naming.id_prefix)} || _sid)"
+            if self.prefixed_unless_stopped:
+                # stopped before the assignment: the interpreter gives the source _id
+                id_sql = f"(CASE WHEN _stop IS NULL THEN {id_sql} ELSE _sid END)"
         paths = ", ".join(q.sql_str(q.json_path(p)) for p in self.frame.paths)
         extract = (
             f"CAST(json_extract(l.body, [{paths}]) AS VARCHAR[])"
@@ -254,7 +303,7 @@ class _RuleCompiler:
             "    CAST(NULL AS VARCHAR) AS _stop, false AS _u\n"
             "  FROM {log} AS l\n"
             "  WHERE l._updated > ? AND l._updated <= ?\n"
-            "    AND l._updated IN (SELECT _updated FROM {cur} WHERE _updated > ? AND _updated <= ?)"
+            "    AND " + LATEST_ONLY
         )
         ctes = self.frame.ctes(source)
         # Values DuckDB may spell differently from Python are caught once per row: on the
@@ -273,7 +322,7 @@ class _RuleCompiler:
             f"  _u OR coalesce({risk}, false) AS _fallback, body\n"
             "FROM out\n"
             # Clean emitted rows first, in source order: the executor slices them zero-copy.
-            "ORDER BY (_stop IS NOT NULL OR _fallback), _src"
+             + CLEAN_FIRST
         )
 
 
@@ -284,6 +333,7 @@ def compile_default_rule(
     verify_keys: bool = False,
     fast: bool = True,
     unique_hops: bool = False,
+    naming: Naming = PLAIN,
 ) -> CompiledQuery:
     """Compile the parsed ``default`` rule for a set of source keys; raises NotCompilable.
 
@@ -291,8 +341,9 @@ def compile_default_rule(
     outside it are flagged for the interpreter. ``fast``: flag values of unusual types instead
     of dispatching on them per row (:mod:`engine.sqlc.expressions`). ``unique_hops``: the
     hopped keys were found unique this run, so hops are plain LEFT JOINs (:mod:`engine.sqlc.hops`).
+    ``naming``: the pipe's namespaced identifiers (:mod:`engine.sqlc.names`).
     """
-    compiler = _RuleCompiler(universe, fast=fast, unique_hops=unique_hops)
+    compiler = _RuleCompiler(universe, fast=fast, unique_hops=unique_hops, naming=naming)
     compiler.rule(rule)
     if verify_keys:
         compiler.verify_universe()

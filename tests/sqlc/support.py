@@ -85,9 +85,13 @@ def run_sql(
     return Outcome(bodies, filtered, None, interpreted, read)
 
 
-def run_interpreter(rules: list[Any], store: Store, since: int | None = None) -> Outcome:
+def run_interpreter(
+    rules: list[Any], store: Store, since: int | None = None, **extra: Any
+) -> Outcome:
+    """The interpreter's outcome; ``extra`` pipe keys (``namespaced_identifiers``,
+    ``namespaces``) set the run context as the runner does."""
     compiled = compile_transform({"default": rules}, id_required=True)
-    ctx = RunContext(pipe_id="p", sink_is_dataset=True, datasets=StoreLookup(store))
+    ctx = RunContext.from_pipe({"_id": "p", **extra}, datasets=StoreLookup(store))
     bodies: list[str] = []
     filtered: list[str] = []
     entities: list[Entity] = store.dataset("src").entities_since(since)
@@ -113,4 +117,4 @@ def both(
     with Store(":memory:") as store:
         if entities:
             store.dataset("src").append(entities)
-        return run_sql(plan, store, sample_rows=sample_rows), run_interpreter(rules, store)
+        return run_sql(plan, store, sample_rows=sample_rows), run_interpreter(rules, store, **extra)

@@ -164,7 +164,10 @@ def test_refusals_name_the_rule(rules: list[Any], path: str, words: str) -> None
 
 
 def test_pipe_level_refusals() -> None:
-    assert "namespaced" in refusal_of([["copy", "*"]], namespaced_identifiers=True).reason
+    added = refusal_of([["copy", "*"]], namespaced_identifiers=True, add_namespaces=True)
+    assert "add_namespaces" in added.reason
+    assert str(added.path) == "$.add_namespaces"
+    assert "rename" in refusal_of([["rename", "a", "b"]], namespaced_identifiers=True).reason
     assert "sink" in refusal_of([["copy", "*"]], sink={"type": "null"}).reason
     embedded = refusal_of([["copy", "*"]], source={"type": "embedded", "entities": []})
     assert "source type 'embedded'" in embedded.reason
