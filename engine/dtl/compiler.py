@@ -14,6 +14,8 @@ Design notes
   built from the raw nodes (``impl(env, *built)``). The hook is called as
   ``compile_args(call, compiler)`` and may use :meth:`Compiler.expr`,
   :meth:`Compiler.transforms`, :meth:`Compiler.fail` and :meth:`Compiler.parse`.
+* Evaluators of calls are built in :mod:`engine.dtl.binding`, of literals and variable paths in
+  :mod:`engine.dtl.leaves` (both specialised by shape: they are the per-entity hot path).
 * Runtime failures are wrapped once, at the innermost call, into :class:`DtlEvalError` carrying
   that call's path; :class:`CompiledTransform` adds the entity ``_id`` on the way out.
 * In *collect* mode (``validate_rules``) errors are appended instead of raised and compilation
@@ -22,32 +24,20 @@ Design notes
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
 from typing import Any
 
+from engine.dtl.binding import bind_eager, bind_lazy
 from engine.dtl.env import Env, RunContext
+from engine.dtl.leaves import compile_literal, compile_path
 from engine.dtl.nodes import Call, Literal, Node, PathRef, Seq
 from engine.dtl.parser import parse
-from engine.dtl.paths import walk
-from engine.dtl.registry import Evaluator, FunctionKind, FunctionRegistry, FunctionSpec
+from engine.dtl.registry import Evaluator, FunctionKind, FunctionRegistry
 from engine.entity import Entity
-from engine.errors import DtlError, DtlEvalError, DtlSyntaxError, HubError, JsonPath
+from engine.errors import DtlError, DtlEvalError, DtlSyntaxError, JsonPath
 
 __all__ = ["CompiledTransform", "Compiler", "run_rule"]
 
 RuleBody = tuple[Evaluator, ...]
-
-# Python exceptions a function implementation may leak on odd input; they become DtlEvalError.
-_FOREIGN = (
-    ArithmeticError,
-    AttributeError,
-    LookupError,
-    TypeError,
-    ValueError,
-    RecursionError,
-    HubError,
-)
 
 _HOPS_NAMES = frozenset({"hops", "apply-hops"})
 
@@ -125,7 +115,7 @@ class Compiler:
     def expr(self, node: Node) -> Evaluator:
         """Compile a node in expression position."""
         if isinstance(node, Literal):
-            return _compile_literal(node.value)
+            return compile_literal(node.value)
         if isinstance(node, PathRef):
             return compile_path(node.variable, node.steps)
         if isinstance(node, Call):
@@ -178,130 +168,11 @@ class Compiler:
             return _null
         if spec.compile_args is not None:
             built = tuple(spec.compile_args(node, self))
-            return _bind_lazy(spec, node, built)
+            return bind_lazy(spec, node, built)
         args = self.exprs(node.args)
         if spec.lazy:
-            return _bind_lazy(spec, node, args)
-        return _bind_eager(spec, node, args)
-
-
-def _wrap_foreign(name: str, node: Call, e: BaseException) -> DtlEvalError:
-    return DtlEvalError(
-        f"function {name!r} failed: {type(e).__name__}: {e}", path=node.path, snippet=node.raw
-    )
-
-
-def _bind_lazy(spec: FunctionSpec, node: Call, args: tuple[Any, ...]) -> Evaluator:
-    impl, name, path = spec.impl, spec.name, node.path
-
-    def run(env: Env) -> Any:
-        try:
-            return impl(env, *args)
-        except DtlError as e:
-            if e.path is None:
-                e.path = path
-            raise
-        except _FOREIGN as e:
-            raise _wrap_foreign(name, node, e) from e
-
-    return run
-
-
-def _bind_eager(spec: FunctionSpec, node: Call, args: tuple[Evaluator, ...]) -> Evaluator:
-    impl, name, path = spec.impl, spec.name, node.path
-    if len(args) == 1:
-        (a,) = args
-
-        def run1(env: Env) -> Any:
-            value = a(env)
-            try:
-                return impl(value)
-            except DtlError as e:
-                if e.path is None:
-                    e.path = path
-                raise
-            except _FOREIGN as e:
-                raise _wrap_foreign(name, node, e) from e
-
-        return run1
-    if len(args) == 2:
-        a, b = args
-
-        def run2(env: Env) -> Any:
-            x, y = a(env), b(env)
-            try:
-                return impl(x, y)
-            except DtlError as e:
-                if e.path is None:
-                    e.path = path
-                raise
-            except _FOREIGN as e:
-                raise _wrap_foreign(name, node, e) from e
-
-        return run2
-
-    def run(env: Env) -> Any:
-        values = [arg(env) for arg in args]
-        try:
-            return impl(*values)
-        except DtlError as e:
-            if e.path is None:
-                e.path = path
-            raise
-        except _FOREIGN as e:
-            raise _wrap_foreign(name, node, e) from e
-
-    return run
-
-
-def _compile_literal(value: Any) -> Evaluator:
-    if isinstance(value, dict | list):
-        # Literal dicts are copied per use: a transform may hand them to _T, which is mutable.
-        return lambda env: copy.deepcopy(value)
-    return lambda env: value
-
-
-def _variable_getter(variable: str) -> Callable[[Env], Any]:
-    if variable == "_S":
-        return lambda env: env.S
-    if variable == "_T":
-        return lambda env: env.T
-    if variable == "_":
-        return lambda env: env.current
-    if variable == "_B":
-        return lambda env: env.B
-    if variable == "_P":
-        return lambda env: env.P.as_dict() if env.P is not None else None
-    if variable == "_R":
-        return lambda env: (env.R if env.R is not None else env).as_dict()
-
-    def alias(env: Env) -> Any:
-        return env.aliases.get(variable) if env.aliases is not None else None
-
-    return alias
-
-
-def compile_path(variable: str, steps: tuple[str, ...]) -> Evaluator:
-    """An evaluator for ``variable.steps``; ``_S`` and hops aliases see the dynamic ``$ids``."""
-    root = _variable_getter(variable)
-    if not steps:
-        return root
-    entity_root = variable not in ("_T", "_", "_B", "_P", "_R")
-    if variable == "_S" and len(steps) == 1:
-        (step,) = steps
-
-        def source_property(env: Env) -> Any:
-            value = env.S
-            if type(value) is dict and not env.ctx.namespaced_identifiers:
-                return value.get(step)
-            return walk(value, steps, env.ctx, True)
-
-        return source_property
-
-    def follow(env: Env) -> Any:
-        return walk(root(env), steps, env.ctx, entity_root)
-
-    return follow
+            return bind_lazy(spec, node, args)
+        return bind_eager(spec, node, args)
 
 
 class CompiledTransform:

@@ -145,6 +145,16 @@ class Env:
             self.id_required,
         )
 
+    def rebind(self, value: Any) -> Env:
+        """This Env with ``_`` set to ``value``: for an Env from :meth:`bind` that a loop reuses.
+
+        Function-expressions only read their Env while they run (a child context of ``apply``
+        or a hops alias Env is a new object), so one bound Env can serve every element; that
+        saves an allocation per element in ``filter``/``any``/``all``.
+        """
+        self.current = value
+        return self
+
     def with_aliases(self, aliases: dict[str, Any], source: Any = None) -> Env:
         """A copy with hops aliases bound (and ``_S`` replaced when ``source`` is given)."""
         return Env(

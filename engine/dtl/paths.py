@@ -61,8 +61,7 @@ def lookup(obj: dict[str, Any], step: str, ctx: RunContext) -> Any:
     name, exact = resolve_name(step, ctx)
     if exact:
         return obj.get(name)
-    suffix = ":" + name
-    matches = [v for k, v in obj.items() if k == name or k.endswith(suffix)]
+    matches = [obj[k] for k in matching_keys(obj, name)]
     if not matches:
         return None
     if len(matches) == 1:
@@ -81,6 +80,29 @@ def lookup(obj: dict[str, Any], step: str, ctx: RunContext) -> Any:
             seen.add(key)
             out.append(value)
     return out
+
+
+_MEMO_LIMIT = 8192
+_matching_memo: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def matching_keys(obj: dict[str, Any], name: str) -> tuple[str, ...]:
+    """The keys of ``obj`` an unqualified ``name`` matches (``name`` itself or ``*:name``).
+
+    Remembered per key layout: the entities of a dataset share a few layouts, and the suffix
+    scan over every key, per property read, was the larger part of enrich pipes with
+    namespaced identifiers. ``tuple(obj)`` (keys in order) identifies the layout, so the
+    answer, in dict order, is the scan's. The memo stops growing at ``_MEMO_LIMIT`` layouts.
+    """
+    layout = tuple(obj)
+    memo_key = (name, layout)
+    keys = _matching_memo.get(memo_key)
+    if keys is None:
+        suffix = ":" + name
+        keys = tuple(k for k in layout if k == name or k.endswith(suffix))
+        if len(_matching_memo) < _MEMO_LIMIT:
+            _matching_memo[memo_key] = keys
+    return keys
 
 
 def walk(value: Any, steps: Sequence[str], ctx: RunContext, entity_root: bool = False) -> Any:

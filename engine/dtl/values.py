@@ -34,6 +34,7 @@ __all__ = [
     "DROP",
     "Number",
     "as_list",
+    "contains",
     "dtl_eq",
     "first_value",
     "is_number",
@@ -91,6 +92,9 @@ def first_value(value: Any) -> Any:
 
 def is_number(value: Any) -> bool:
     """True for int, float and decimal values; never for booleans (``True`` is not ``1``)."""
+    t = type(value)
+    if t is int or t is float or t is Decimal:  # exact types first: one check, no bool test
+        return True
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
@@ -99,6 +103,11 @@ def to_aware(value: _dt.datetime | _dt.date) -> _dt.datetime:
     if isinstance(value, _dt.datetime):
         return value.replace(tzinfo=_dt.UTC) if value.tzinfo is None else value
     return _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.UTC)
+
+
+_SCALAR_TAGS: Final[dict[type, int]] = {str: 7, int: 2, float: 2, Decimal: 2}
+"""Exact types whose key is ``(tag, value)``: the hot cases of :func:`order_key`, found by one
+dict lookup instead of walking the ``isinstance`` chain (subclasses take the chain)."""
 
 
 def order_key(value: Any) -> tuple[Any, ...]:
@@ -111,6 +120,9 @@ def order_key(value: Any) -> tuple[Any, ...]:
     >>> order_key(1) == order_key(1.0), order_key(True) == order_key(1)
     (True, False)
     """
+    tag = _SCALAR_TAGS.get(type(value))
+    if tag is not None:
+        return (tag, value)
     if value is None:
         return (0,)
     if value is True or value is False:
@@ -139,13 +151,57 @@ def order_key(value: Any) -> tuple[Any, ...]:
     raise DtlEvalError(f"not a DTL value: {type(value).__name__} {value!r}")
 
 
+_CATEGORY: Final[dict[type, int]] = {
+    type(None): 0,
+    bool: 1,
+    int: 2,
+    float: 2,
+    Decimal: 2,
+    str: 7,
+    NI: 5,
+    URI: 6,
+    list: 9,
+    tuple: 9,
+}
+"""The :func:`order_key` tag of the exact types :func:`values_equal` decides without a key.
+
+Values of two different categories are never equal; within a category the fast path compares
+like the key would (``is`` then ``==``, as tuple equality does). Other types (dicts, dates,
+UUIDs, bytes, subclasses) fall back to comparing keys."""
+
+
 def values_equal(left: Any, right: Any) -> bool:
     """Exact DTL equality of two values (no list coercion; see :func:`dtl_eq` for that).
+
+    Decided directly by type and value where that is cheap (strings, numbers, NIs, lists ...),
+    because ``eq``/``in``/``filter`` run it per element and building two order keys per call
+    dominated share pipes; the result is by construction ``order_key(left) == order_key(right)``
+    (a property test holds the two together). One knowing difference: a non-DTL value (which
+    entities cannot hold) inside a list after the first unequal element is not reported.
 
     >>> values_equal(1, 1.0), values_equal(True, 1), values_equal([1, "a"], [1, "a"])
     (True, False, True)
     """
-    return order_key(left) == order_key(right)
+    cl = _CATEGORY.get(type(left))
+    cr = _CATEGORY.get(type(right))
+    if cl is None or cr is None:
+        return order_key(left) == order_key(right)
+    if cl != cr:
+        return False
+    if cl == 9:
+        return _lists_equal(left, right)
+    if cl == 5:
+        return left.namespace == right.namespace and left.identifier == right.identifier
+    if cl == 6:
+        return bool(left.value == right.value)
+    # None, booleans, numbers, strings: what tuple equality of the keys does per element.
+    return left is right or bool(left == right)
+
+
+def _lists_equal(left: Any, right: Any) -> bool:
+    if len(left) != len(right):
+        return False
+    return all(map(values_equal, left, right))
 
 
 def dtl_eq(left: Any, right: Any) -> bool:
@@ -154,7 +210,26 @@ def dtl_eq(left: Any, right: Any) -> bool:
     >>> dtl_eq(1, [1]), dtl_eq(None, []), dtl_eq([1, 2], [2, 1])
     (True, True, False)
     """
-    return values_equal(as_list(left), as_list(right))
+    kind = type(left)
+    if kind is type(right) and (kind is str or kind is int):  # ["eq", "_.x", "name"]
+        return bool(left == right)
+    return _lists_equal(as_list(left), as_list(right))
+
+
+def contains(items: list[Any], value: Any) -> bool:
+    """Whether ``value`` is DTL-equal to an element of ``items`` (a linear scan).
+
+    For the short lists of ``in`` (``["in", "_.ns", ["list", "a", "b"]]``) a scan is cheaper
+    than the set of order keys it replaces. Strings and NIs use the list's own ``in``: their
+    ``==`` is DTL equality (a string equals only a string, an NI only an NI), and ``in`` never
+    reports a match that is not ``==`` or identity.
+    """
+    if type(value) in _NATIVE_EQ:
+        return value in items
+    return any(values_equal(value, item) for item in items)
+
+
+_NATIVE_EQ: Final = frozenset({str, NI})
 
 
 def unique(values: Iterable[Any], key: Callable[[Any], Any] | None = None) -> list[Any]:

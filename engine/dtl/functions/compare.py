@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.dtl.registry import SpecCollector
-from engine.dtl.values import as_list, dtl_eq, first_value, order_key, truthy
+from engine.dtl.values import as_list, contains, dtl_eq, first_value, order_key, truthy
 
 if TYPE_CHECKING:
     from engine.dtl.env import Env
@@ -87,6 +87,11 @@ def is_not_empty(value: Any) -> bool:
     return bool(as_list(value))
 
 
+_SCAN_LIMIT = 64
+"""Below this many comparisons ``in`` scans instead of hashing order keys (measured: building
+the key set cost more than the comparisons for the short lists share pipes test against)."""
+
+
 @FUNCTIONS.expression("in", min_args=2, max_args=2)
 def in_(values: Any, items: Any) -> bool:
     """True if every value of VALUES (coerced to a list) is in ITEMS: a subset test.
@@ -96,7 +101,13 @@ def in_(values: Any, items: Any) -> bool:
     wanted = as_list(values)
     if not wanted:
         return False
-    have = {order_key(v) for v in as_list(items)}
+    candidates = as_list(items)
+    if len(wanted) == 1:
+        if len(candidates) <= _SCAN_LIMIT:
+            return contains(candidates, wanted[0])
+    elif len(candidates) * len(wanted) <= _SCAN_LIMIT:
+        return all(contains(candidates, v) for v in wanted)
+    have = {order_key(v) for v in candidates}
     return all(order_key(v) in have for v in wanted)
 
 
@@ -105,7 +116,8 @@ def _quantify(env: Env, args: tuple[Evaluator, ...], combine: Callable[[Any], bo
     elements = as_list(values(env))
     if function:
         f = function[0]
-        return combine(truthy(f(env.bind(v))) for v in elements)
+        bound = env.bind(None)  # one Env for every element: nothing keeps it past the call
+        return combine(truthy(f(bound.rebind(v))) for v in elements)
     return combine(truthy(v) for v in elements)
 
 

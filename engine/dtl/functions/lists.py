@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.dtl.functions.encoding import to_json_text
 from engine.dtl.registry import SpecCollector
-from engine.dtl.values import as_list, first_value, order_key, sort_values, truthy, unique
+from engine.dtl.values import as_list, first_value, order_key, sort_values, unique
 from engine.errors import DtlEvalError
 
 if TYPE_CHECKING:
@@ -123,7 +123,18 @@ def filter_(env: Env, function: Evaluator, values: Evaluator) -> list[Any]:
 
     ``filter(FUNCTION, VALUES)``: the values for which FUNCTION (``_`` bound to the value) is
     truthy: ``["filter", ["gt", "_.age", 42], ...]``."""
-    return [v for v in as_list(values(env)) if truthy(function(env.bind(v)))]
+    elements = as_list(values(env))
+    if not elements:
+        return []
+    bound = env.bind(None)  # one Env for every element: nothing keeps it past the call
+    out = []
+    for v in elements:
+        bound.current = v
+        kept = function(bound)
+        if kept is None or kept is False or (isinstance(kept, list) and not kept):
+            continue  # not truthy (values.truthy, inlined: this runs per element)
+        out.append(v)
+    return out
 
 
 @FUNCTIONS.expression("map", min_args=2, max_args=2, lazy=True)

@@ -119,12 +119,16 @@ def _parts(value: Any) -> NI | None:
 @FUNCTIONS.expression("ni-ns", min_args=1, max_args=1)
 def ni_ns(values: Any) -> Any:
     """The namespace part of NIs and ``ns:id`` strings (``""`` when there is none)."""
+    if type(values) is NI:  # one NI (``["ni-ns", "_."]`` in a filter): what map_each gives
+        return values.namespace
     return map_each(values, lambda v: DROP if (p := _parts(v)) is None else p.namespace)
 
 
 @FUNCTIONS.expression("ni-id", min_args=1, max_args=1)
 def ni_id(values: Any) -> Any:
     """The identifier part of NIs and ``ns:id`` strings: ``"~:foo:bar"`` → ``"bar"``."""
+    if type(values) is NI:
+        return values.identifier
     return map_each(values, lambda v: DROP if (p := _parts(v)) is None else p.identifier)
 
 

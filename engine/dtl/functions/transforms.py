@@ -58,6 +58,9 @@ def _identity_value(value: Any, ctx: RunContext) -> Any:
 
 
 def _set(env: Env, prop: Any, value: Any) -> None:
+    if type(prop) is str and not env.ctx.namespaced_identifiers:
+        env.T[prop] = value  # the common case: a literal name, no namespaces to apply
+        return
     key = _target_key(_name(prop, "the property name"), env.ctx)
     if key == "_id" and env.ctx.namespaced_identifiers:
         value = _identity_value(value, env.ctx)
@@ -124,6 +127,12 @@ def copy_(env: Env, include: Evaluator, exclude: Evaluator | None = None) -> Non
     target = env.T
     if selected.everything:
         target.update(source)
+        return
+    exact = selected.exact
+    if exact is not None and len(exact) == 1:  # ["copy", "_id"]: no need to scan every key
+        (name,) = exact
+        if name in source:
+            target[name] = source[name]
         return
     for key, value in source.items():
         if selected(key):

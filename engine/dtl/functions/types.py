@@ -32,6 +32,12 @@ FUNCTIONS = SpecCollector()
 
 def cast_with_default(env: Env, args: tuple[Evaluator, ...], convert: Callable[[Any], Any]) -> Any:
     """Evaluate ``([DEFAULT], VALUES)`` and map ``convert`` over VALUES with the fallback."""
+    if len(args) == 1:  # no DEFAULT: the common case; one value is map_each's rule, inlined
+        value = args[0](env)
+        if value is None or isinstance(value, list):
+            return map_each(value, convert)
+        result = convert(value)
+        return None if result is DROP else result
     *default, values = args
     if not default:
         return map_each(values(env), convert)
