@@ -24,17 +24,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import http.client
 import json
 import os
-import random
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPES = ("customerp-order-collect", "customerp-customer-collect")
@@ -50,29 +47,6 @@ def make_project(work: Path) -> Path:
     for pipe in PIPES:
         shutil.copy(ROOT / "pipes" / f"{pipe}.json", project / "pipes" / f"{pipe}.json")
     return project
-
-
-def change(url: str, token: str, keys: dict[str, list[int]], seed: int = 8) -> dict[str, int]:
-    """PATCH 1 % of the orders (notes) and customers (name) through the ERP's REST API."""
-    rng = random.Random(seed)
-    parts = urlsplit(url)
-    con = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
-    headers = {"X-API-Key": token, "Content-Type": "application/json"}
-    done: dict[str, int] = {}
-    try:
-        for resource, field in (("orders", "notes"), ("customers", "name")):
-            chosen = rng.sample(keys[resource], max(1, round(len(keys[resource]) * 0.01)))
-            for key in chosen:
-                body = json.dumps({field: f"changed {key} {rng.random():.6f}"})
-                con.request("PATCH", f"/{resource}/{key}", body=body, headers=headers)
-                resp = con.getresponse()
-                resp.read()
-                if resp.status >= 300:
-                    raise RuntimeError(f"PATCH /{resource}/{key}: HTTP {resp.status}")
-            done[resource] = len(chosen)
-    finally:
-        con.close()
-    return done
 
 
 def process_cpu(pid: int) -> float:
@@ -138,6 +112,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     import pyarrow.parquet as pq
 
+    from benchmarks.tpch_reconcile import patch_erp
     from engine.hub import Hub
     from engine.sandbox.manager import SandboxManager, sandbox_env
 
@@ -169,7 +144,11 @@ def main() -> None:
             set_latency(erp["url"], args.latency_ms)
             collect(hub, "full collect into an empty hub", pid)
             set_latency(erp["url"], 0)
-            changed = change(erp["url"], erp["token"], keys)
+            changed = patch_erp(
+                erp["url"],
+                erp["token"],
+                [("orders", "notes", keys["orders"]), ("customers", "name", keys["customers"])],
+            )
             set_latency(erp["url"], args.latency_ms)
             print(
                 "\nchanged through the ERP API: "

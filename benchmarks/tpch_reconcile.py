@@ -149,26 +149,17 @@ def run_child(work: Path, project: Path, env_file: Path, name: str, through: str
 # --- changing 1 % through the ERP's API --------------------------------------------------------
 
 
-def change_erp(
-    url: str, token: str, sf: float, order_keys: list[int], seed: int = 8
+def patch_erp(
+    url: str, token: str, edits: list[tuple[str, str, list[int]]], seed: int = 8
 ) -> dict[str, int]:
-    """Edit 1 % of customers, parts and orders through the ERP's REST API (PATCH)."""
-    counts = {"customers": round(150_000 * sf), "products": round(200_000 * sf)}
+    """PATCH a random 1 % of each ``(resource, field, keys)`` through the ERP's REST API."""
     rng = random.Random(seed)
     parts = urlsplit(url)
     con = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
     headers = {"X-API-Key": token, "Content-Type": "application/json"}
     changed: dict[str, int] = {}
     try:
-        for resource_name, field in (
-            ("customers", "name"),
-            ("products", "name"),
-            ("orders", "notes"),
-        ):
-            if resource_name == "orders":
-                keys = order_keys  # TPC-H order keys are sparse: read from the generated data
-            else:
-                keys = list(range(1, counts[resource_name] + 1))
+        for resource_name, field, keys in edits:
             chosen = rng.sample(keys, max(1, round(len(keys) * CHANGED_FRACTION)))
             for key in chosen:
                 body = json.dumps({field: f"changed {key} {rng.random():.6f}"})
@@ -181,6 +172,20 @@ def change_erp(
     finally:
         con.close()
     return changed
+
+
+def change_erp(url: str, token: str, sf: float, order_keys: list[int]) -> dict[str, int]:
+    """Edit 1 % of customers, parts and orders through the ERP's REST API (PATCH)."""
+    return patch_erp(
+        url,
+        token,
+        [
+            ("customers", "name", list(range(1, round(150_000 * sf) + 1))),
+            ("products", "name", list(range(1, round(200_000 * sf) + 1))),
+            # TPC-H order keys are sparse: read from the generated data
+            ("orders", "notes", order_keys),
+        ],
+    )
 
 
 # --- printing -----------------------------------------------------------------------------------
