@@ -37,26 +37,35 @@ _FOREIGN = (
 )
 
 
-def _wrap_foreign(name: str, node: Call, e: BaseException) -> DtlEvalError:
-    return DtlEvalError(
+_CAUGHT = (DtlError, *_FOREIGN)
+
+
+def _locate(e: BaseException, name: str, node: Call) -> None:
+    """Give a DTL error this call's path if it has none, or raise a leaked one as DTL's own.
+
+    Called only on the failure path of every closure below, so the success path pays nothing
+    for the shared handling; the closure re-raises ``e`` itself when this returns.
+    """
+    if isinstance(e, DtlError):
+        if e.path is None:
+            e.path = node.path
+        return
+    raise DtlEvalError(
         f"function {name!r} failed: {type(e).__name__}: {e}", path=node.path, snippet=node.raw
-    )
+    ) from e
 
 
 def bind_lazy(spec: FunctionSpec, node: Call, args: tuple[Any, ...]) -> Evaluator:
-    impl, name, path = spec.impl, spec.name, node.path
+    impl, name = spec.impl, spec.name
     if len(args) == 1:  # filter/integer/first-style calls: no argument tuple to unpack
         (only,) = args
 
         def run_one(env: Env) -> Any:
             try:
                 return impl(env, only)
-            except DtlError as e:
-                if e.path is None:
-                    e.path = path
+            except _CAUGHT as e:
+                _locate(e, name, node)
                 raise
-            except _FOREIGN as e:
-                raise _wrap_foreign(name, node, e) from e
 
         return run_one
     if len(args) == 2:  # add/filter/path: the same, for two arguments
@@ -65,30 +74,24 @@ def bind_lazy(spec: FunctionSpec, node: Call, args: tuple[Any, ...]) -> Evaluato
         def run_two(env: Env) -> Any:
             try:
                 return impl(env, first, second)
-            except DtlError as e:
-                if e.path is None:
-                    e.path = path
+            except _CAUGHT as e:
+                _locate(e, name, node)
                 raise
-            except _FOREIGN as e:
-                raise _wrap_foreign(name, node, e) from e
 
         return run_two
 
     def run(env: Env) -> Any:
         try:
             return impl(env, *args)
-        except DtlError as e:
-            if e.path is None:
-                e.path = path
+        except _CAUGHT as e:
+            _locate(e, name, node)
             raise
-        except _FOREIGN as e:
-            raise _wrap_foreign(name, node, e) from e
 
     return run
 
 
 def bind_eager(spec: FunctionSpec, node: Call, args: tuple[Evaluator, ...]) -> Evaluator:
-    impl, name, path = spec.impl, spec.name, node.path
+    impl, name = spec.impl, spec.name
     if len(args) == 1:
         (a,) = args
 
@@ -96,12 +99,9 @@ def bind_eager(spec: FunctionSpec, node: Call, args: tuple[Evaluator, ...]) -> E
             value = a(env)
             try:
                 return impl(value)
-            except DtlError as e:
-                if e.path is None:
-                    e.path = path
+            except _CAUGHT as e:
+                _locate(e, name, node)
                 raise
-            except _FOREIGN as e:
-                raise _wrap_foreign(name, node, e) from e
 
         return run1
     if len(args) == 2:
@@ -114,12 +114,9 @@ def bind_eager(spec: FunctionSpec, node: Call, args: tuple[Evaluator, ...]) -> E
             x, y = a(env), b(env)
             try:
                 return impl(x, y)
-            except DtlError as e:
-                if e.path is None:
-                    e.path = path
+            except _CAUGHT as e:
+                _locate(e, name, node)
                 raise
-            except _FOREIGN as e:
-                raise _wrap_foreign(name, node, e) from e
 
         return run2
 
@@ -127,12 +124,9 @@ def bind_eager(spec: FunctionSpec, node: Call, args: tuple[Evaluator, ...]) -> E
         values = [arg(env) for arg in args]
         try:
             return impl(*values)
-        except DtlError as e:
-            if e.path is None:
-                e.path = path
+        except _CAUGHT as e:
+            _locate(e, name, node)
             raise
-        except _FOREIGN as e:
-            raise _wrap_foreign(name, node, e) from e
 
     return run
 
@@ -157,29 +151,23 @@ def _constant_arg(node: Call) -> tuple[int, Any] | None:
 def _bind_eager_constant(
     spec: FunctionSpec, node: Call, args: tuple[Evaluator, ...], index: int, constant: Any
 ) -> Evaluator:
-    impl, name, path = spec.impl, spec.name, node.path
+    impl, name = spec.impl, spec.name
     other = args[1 - index]
 
     def run_left(env: Env) -> Any:
         x = other(env)
         try:
             return impl(x, constant)
-        except DtlError as e:
-            if e.path is None:
-                e.path = path
+        except _CAUGHT as e:
+            _locate(e, name, node)
             raise
-        except _FOREIGN as e:
-            raise _wrap_foreign(name, node, e) from e
 
     def run_right(env: Env) -> Any:
         y = other(env)
         try:
             return impl(constant, y)
-        except DtlError as e:
-            if e.path is None:
-                e.path = path
+        except _CAUGHT as e:
+            _locate(e, name, node)
             raise
-        except _FOREIGN as e:
-            raise _wrap_foreign(name, node, e) from e
 
     return run_left if index == 1 else run_right
