@@ -233,11 +233,16 @@ class Hub:
         *,
         max_passes: int = DEFAULT_MAX_PASSES,
         full: bool = False,
+        full_collect: bool | None = None,
         force: bool = False,
         keep_going: bool = False,
         progress: Callable[[PipeStep], None] | None = None,
     ) -> ReconcileReport:
         """Run every pipe in graph order, pass after pass, until a pass changes nothing.
+
+        ``full_collect`` says how the first pass collects: ``None`` follows each collect's
+        rescan schedule (in full when it has none), ``True`` lists every system in full,
+        ``False`` only what changed (:func:`engine.reconcile.reconcile`).
 
         The reconcile's window (start, end, every dataset's offsets around it) and summary are
         recorded in the store, so ``pipe report`` can describe the last reconcile later.
@@ -254,6 +259,7 @@ class Hub:
                 self.graph(),
                 max_passes=max_passes,
                 full=full,
+                full_collect=full_collect,
                 force=force,
                 keep_going=keep_going,
                 progress=progress,

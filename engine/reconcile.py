@@ -11,6 +11,11 @@ Design notes
 * A flow that never settles (values that toggle through a cycle, ``now``/``uuid`` written on
   every run) would loop forever; the pass cap (10 by default) turns that into a
   :class:`NotConvergedError` naming the pipes that still changed in the last pass.
+* The first pass lists the systems as ``full_collect`` says. The nightly default follows each
+  collect's rescan schedule (engine.rescan): a collect with one lists what changed since its
+  last run and everything only when the rescan is due, one without lists everything (so a
+  record deleted in the system is noticed). Listing 1.5M orders in full costs more than the
+  rest of a 1 % night together (docs/decisions/scale.md).
 * Pipes with pump ``mode: off`` cannot run and ``http_endpoint`` pipes are fed by pushes, so
   both are skipped (and listed). ``manual`` pipes run: reconcile is an explicit request.
 * A failing pipe stops reconcile (the runner has already rolled it back and logged
@@ -260,7 +265,7 @@ def run_pass(
     pipes: Iterable[str] | None = None,
     number: int = 1,
     full: bool = False,
-    full_collect: bool = False,
+    full_collect: bool | None = False,
     dry_run: bool = False,
     force: bool = False,
     keep_going: bool = False,
@@ -270,6 +275,8 @@ def run_pass(
 
     ``full_collect`` makes the pipes that read a system (collects) full runs: an incremental
     listing cannot see a record deleted in the system, a full one can (deletion tracking).
+    ``None`` means *scheduled*: a collect whose pump declares a rescan schedule runs full only
+    when it is due (engine.rescan), every other collect runs full.
     """
     if graph is None:
         graph = build_graph(runner.project)
@@ -281,11 +288,11 @@ def run_pass(
         if progress is not None:
             progress(PipeStep(number, position, len(runnable), pipe_id, "start"))
         pipe = runner.project.pipe(pipe_id)
-        is_collect = pipe.source.type == "system"
+        forced = pipe.source.type == "system" and (
+            full_collect is True or (full_collect is None and not pipe.pump.rescans)
+        )
         try:
-            report = runner.run(
-                pipe_id, full=full or (full_collect and is_collect), dry_run=dry_run, force=force
-            )
+            report = runner.run(pipe_id, full=full or forced, dry_run=dry_run, force=force)
         except PipeRunError as e:
             if not keep_going:
                 raise
@@ -320,7 +327,7 @@ def reconcile(
     pipes: Iterable[str] | None = None,
     max_passes: int = DEFAULT_MAX_PASSES,
     full: bool = False,
-    full_collect: bool = True,
+    full_collect: bool | None = None,
     force: bool = False,
     keep_going: bool = False,
     progress: ProgressFn | None = None,
@@ -333,8 +340,10 @@ def reconcile(
         pipes: restrict to these pipes (still in graph order).
         max_passes: the cap; reaching it with changes left raises :class:`NotConvergedError`.
         full: make the *first* pass full runs (later passes are incremental).
-        full_collect: collect every system in full in the first pass (the nightly batch's
-            "collect every system"), so records deleted in a system are noticed.
+        full_collect: how the first pass collects (later passes are incremental). ``True``:
+            every collect in full, so records deleted in a system are noticed; ``False``: each
+            after its ``since``; ``None`` (the nightly default): collects with a rescan schedule
+            in their pump follow it, the others run in full (see :func:`run_pass`).
         force: write past tripped circuit breakers (passed to every run).
         keep_going: record failed pipes in the report instead of raising.
         progress: called before and after every pipe run.
@@ -360,7 +369,7 @@ def reconcile(
                 pipes=order,
                 number=number,
                 full=full and number == 1,
-                full_collect=full_collect and number == 1,
+                full_collect=full_collect if number == 1 else False,
                 force=force,
                 keep_going=keep_going,
                 progress=progress,

@@ -7,8 +7,8 @@ Design notes
   leaves datasets and offsets exactly as they were. (Sinks with side effects outside the hub,
   such as system shares, commit per batch instead; they say so with ``commit_per_batch``.)
 * Incremental by default: the source reads after the stored ``since``. A full run (``--full``,
-  a reset, the first run, or a source without since support) reads from the beginning and ends
-  with deletion tracking.
+  a reset, the first run, a source without since support, or a rescan its pump schedules:
+  engine.rescan) reads from the beginning and ends with deletion tracking.
 * Each stage re-raises failures as :class:`PipeRunError` naming the pipe and the stage.
 * The runner never prints; it reports progress through an optional callback.
 """
@@ -26,6 +26,7 @@ from engine.config.project import Project
 from engine.entity import Entity
 from engine.errors import CircuitBreakerTripped, ConfigError, HubError, PipeRunError, Stage
 from engine.pipeline import build_sink, build_source, build_transforms
+from engine.rescan import rescan_due
 from engine.sources.base import SourceBatch
 from engine.store import Store
 from engine.store.runs import record_run
@@ -61,6 +62,8 @@ class RunReport:
     """How the transforms ran: ``sql`` (compiled to DuckDB) or ``interpreter``."""
     run_id: int | None = None
     """The hub-wide run id this run committed as (``None`` for a dry run); see ``pipe runs``."""
+    rescan: str | None = None
+    """Why an otherwise incremental run read in full: its rescan schedule (engine.rescan)."""
 
     @property
     def changed(self) -> int:
@@ -163,6 +166,8 @@ class PipeRunner:
         state = self.store.pipe_state(pipe.id)
         since_before = state.since
         is_full = full or state.since is None or not source.supports_since
+        rescan = None if is_full else rescan_due(self.store, pipe, self.store.clock.now_micros())
+        is_full = is_full or rescan is not None
         since = None if is_full else state.since
         read = 0
         totals_written = totals_unchanged = totals_deleted = 0
@@ -289,6 +294,7 @@ class PipeRunner:
                     since_after=since if source.supports_since else None,
                     sent=_sent(sink),
                     path="sql" if sql_plan is not None else "interpreter",
+                    rescan=rescan,
                 )
                 state = self.store.pipe_state(pipe.id)
                 if tracker is not None:
@@ -372,7 +378,7 @@ class PipeRunner:
             "pipe": pipe.id,
             "start_time": start_ts,
             "end_time": self.store.clock.now_micros(),
-            "sync_type": "full" if report.full else "incremental",
+            "sync_type": "rescan" if report.rescan else "full" if report.full else "incremental",
             "entities_read": report.read,
             "entities_written": report.written,
             "entities_deleted": report.deleted,

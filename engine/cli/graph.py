@@ -35,6 +35,14 @@ def graph_cmd(ctx: click.Context, dot: bool, as_json: bool) -> None:
 @cli.command("reconcile")
 @click.option("--max-passes", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--full", is_flag=True, help="Full runs in the first pass.")
+@click.option(
+    "--collect",
+    type=click.Choice(["scheduled", "full", "incremental"]),
+    default="scheduled",
+    show_default=True,
+    help="How the first pass lists the systems: each collect's rescan schedule (in full when it "
+    "has none), everything (notices records deleted in a system), or only what changed.",
+)
 @click.option("--force", is_flag=True, help="Write past tripped circuit breakers.")
 @click.option("--keep-going", is_flag=True, help="Record failed pipes and go on.")
 @click.option("--json", "as_json", is_flag=True)
@@ -50,20 +58,29 @@ def reconcile_cmd(
     app: App,
     max_passes: int,
     full: bool,
+    collect: str,
     force: bool,
     keep_going: bool,
     as_json: bool,
     report_file: Path | None,
 ) -> None:
     """The nightly batch: collect every system, run every pipe in order until a pass changes
-    nothing, share the differences to every system, and say what was sent where."""
+    nothing, share the differences to every system, and say what was sent where.
+
+    A collect whose pump has a rescan schedule lists only what changed since its last run,
+    and everything when its rescan is due; the other collects list everything."""
     from engine.cli.report import write_report_files
     from engine.errors import HubError
 
     app.start_systems()
     try:
         report = app.hub.reconcile(
-            max_passes=max_passes, full=full, force=force, keep_going=keep_going, progress=_step
+            max_passes=max_passes,
+            full=full,
+            full_collect={"scheduled": None, "full": True, "incremental": False}[collect],
+            force=force,
+            keep_going=keep_going,
+            progress=_step,
         )
     except HubError:
         if report_file is not None:  # a reconcile that failed is the one most worth a report

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import ConfigError, JsonPath, did_you_mean
+from engine.cron import parse_cron
+from engine.errors import ConfigError, HubError, JsonPath, did_you_mean
 
 __all__ = [
     "SINK_KEYS",
@@ -264,6 +265,47 @@ class PumpConfig:
     cron_expression: str | None = None
     mode: str = "scheduled"
     raw: Mapping[str, Any] = field(default_factory=dict)
+    rescan_run_count: int | None = None
+    """Every N-th run re-reads the source in full (engine.rescan)."""
+    rescan_cron_expression: str | None = None
+    """A full re-read is due once this cron fired after the last full run (engine.rescan)."""
+
+    @property
+    def rescans(self) -> bool:
+        """Whether the pipe declares a rescan schedule (either setting)."""
+        return self.rescan_run_count is not None or self.rescan_cron_expression is not None
+
+
+def _rescan(
+    check: _Checker, pump: Mapping[str, Any], path: JsonPath
+) -> tuple[int | None, str | None]:
+    """``rescan_run_count`` / ``rescan_cron_expression``, checked (Sesam: mutually exclusive)."""
+    count = pump.get("rescan_run_count")
+    text = pump.get("rescan_cron_expression")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        check.fail(
+            f"expected a whole number of runs of at least 1, found {_describe(count)}",
+            path / "rescan_run_count",
+            count,
+        )
+        count = None
+    if text is not None:
+        try:
+            parse_cron(text if isinstance(text, str) else "")
+        except HubError as e:
+            check.fail(
+                f"expected a cron string for the rescan: {e.message}",
+                path / "rescan_cron_expression",
+                text,
+            )
+            text = None
+    if count is not None and text is not None:
+        check.fail(
+            "'rescan_run_count' and 'rescan_cron_expression' exclude each other; keep one",
+            path / "rescan_cron_expression",
+            text,
+        )
+    return count, text
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,7 +514,8 @@ def parse_pipe(
             check.fail(
                 f"unknown pump mode {mode!r}; known: scheduled, manual, off", path / "pump" / "mode"
             )
-        pump = PumpConfig(interval, cron, mode, pump_raw)
+        run_count, rescan_cron = _rescan(check, pump_raw, path / "pump")
+        pump = PumpConfig(interval, cron, mode, pump_raw, run_count, rescan_cron)
     else:
         check.fail(f"expected an object for 'pump', found {_describe(pump_raw)}", path / "pump")
 

@@ -35,6 +35,7 @@ __all__ = [
     "RunRecord",
     "UnknownRunError",
     "get_run",
+    "last_full_run",
     "list_runs",
     "offsets_at",
     "record_run",
@@ -199,6 +200,32 @@ def list_runs(
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return [RunRecord(*r) for r in store.con.execute(sql, params).fetchall()]
+
+
+@translate_errors
+def last_full_run(store: Store, pipe: str) -> tuple[int | None, int]:
+    """When ``pipe``'s last successful full run started (µs, ``None`` if none is recorded), and
+    how many successful incremental runs it committed after it (engine.rescan counts them)."""
+    _ensure(store)
+    row = first_row(
+        store.con.execute(
+            """
+            WITH last AS (
+                SELECT max(run_id) AS run_id FROM hub_runs
+                WHERE pipe_id = ? AND status = 'ok' AND full_run
+            )
+            SELECT (SELECT started_ts FROM hub_runs r, last WHERE r.run_id = last.run_id),
+                   count(*) FILTER (
+                       WHERE NOT h.full_run AND h.run_id > coalesce(last.run_id, -1)
+                   )
+            FROM last LEFT JOIN hub_runs h ON h.pipe_id = ? AND h.status = 'ok'
+            """,
+            [pipe, pipe],
+        )
+    )
+    if row is None:
+        return None, 0
+    return (int(row[0]) if row[0] is not None else None), int(row[1])
 
 
 @translate_errors

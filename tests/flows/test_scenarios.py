@@ -3,7 +3,7 @@
 Each ``tests/scenarios/<name>/scenario.json`` holds::
 
     {"title": ..., "t0": {system: {resource: [records in the sandbox's storage shape]}},
-     "steps": [{"title": ..., "edits": [edit, ...],
+     "steps": [{"title": ..., "edits": [edit, ...], "collect": "full",
                 "sent": {system: {datatype: {"insert": n, "update": n, "delete": n}}},
                 "records": [{"system", "resource", "match": {...}, "fields": {...}}],
                 "absent": [{"system", "resource", "match": {...}}]}]}
@@ -13,6 +13,10 @@ in the path is the id of the record found by ``"find": {"resource", "match"}``),
 ``{"system": "wave", "graphql": ..., "variables": ...}``. ``sent`` lists the non-zero counts;
 every other system and datatype must have sent nothing. After the last step one more reconcile
 must send nothing anywhere. The project's own pipes/ and systems/ are used unchanged.
+
+A step reconciles as the nightly batch does (``pipe reconcile``): the flows' collects list only
+what changed since their last run, so a record deleted in a system is noticed by the weekly
+rescan; a step with ``"collect": "full"`` is that rescan (``pipe reconcile --collect full``).
 """
 
 from __future__ import annotations
@@ -124,7 +128,8 @@ def test_scenario(scenario: dict[str, Any], tmp_path: Path) -> None:
             for n, step in enumerate(scenario["steps"]):
                 for edit in step.get("edits", []):
                     apply_edit(running, edit)
-                report = hub.reconcile()
+                full_collect = {"full": True, "scheduled": None}[step.get("collect", "scheduled")]
+                report = hub.reconcile(full_collect=full_collect)
                 assert report.converged
                 where = f"step {n} ({step['title']})"
                 assert nonzero(hub.sent(report)) == step.get("sent", {}), where
