@@ -9,8 +9,10 @@ Usage: ``nice .venv/bin/python benchmarks/tpch_reconcile.py [--sf 1] [--keep DIR
   share everything new to Invoiced, Wave and the CRM, pass after pass until stable.
 * **change**: 1 % of the ERP's customers (name), parts (name) and orders (notes) are edited
   through the ERP's own REST API, as a user would.
-* **incremental**: ``Hub.reconcile()`` again (the first pass collects every system in full, as
-  the nightly batch does, so deletions are noticed).
+* **incremental**: ``Hub.reconcile()`` again, as the nightly batch runs it: the flows' collects
+  list only what changed since their last run, because their weekly rescan (a full listing that
+  notices deletions, ``pump.rescan_cron_expression``) is not due; the run says which pipes read
+  in full (docs/decisions/scale.md, "Incremental nights, scheduled rescans").
 
 Each reconcile runs in its own child process, so its peak RSS (``ru_maxrss``) is the hub's alone:
 the sandboxes are separate server processes, and this parent only orchestrates. Printed per run:
@@ -85,6 +87,7 @@ def child(project: Path, db: Path, env_file: Path, out: Path, through: str) -> N
         row = per_pipe.setdefault(
             step.pipe, {"seconds": 0.0, "cpu": 0.0, "read": 0, "changed": 0, "sent": 0}
         )
+        row["full"] = max(row.get("full", 0), int(r.full and r.read > 0))
         row["seconds"] += r.seconds
         row["cpu"] += cpu
         row["read"] += r.read
@@ -94,7 +97,8 @@ def child(project: Path, db: Path, env_file: Path, out: Path, through: str) -> N
         )
         print(
             f"    pass {step.pass_number} {step.pipe:40s} {r.seconds:8.2f} s "
-            f"cpu {cpu:7.2f} s read {r.read:>9,} changed {r.changed:>9,} ({r.path})",
+            f"cpu {cpu:7.2f} s read {r.read:>9,} changed {r.changed:>9,} ({r.path}, "
+            f"{'full' if r.full else 'incremental'})",
             file=sys.stderr,
             flush=True,
         )
@@ -216,6 +220,8 @@ def show(name: str, result: dict[str, Any]) -> None:
             f"{share['cpu'] / share['sent'] * 1000:.1f} ms hub CPU per request-making entity "
             "(all share time divided by inserts+updates+deletes+rejections)"
         )
+    full = sorted(p for p, r in result["pipes"].items() if r.get("full"))
+    print(f"  read in full: {', '.join(full) if full else 'none'}")
     slowest = sorted(result["pipes"].items(), key=lambda kv: -kv[1]["seconds"])[:8]
     print("  slowest pipes: " + ", ".join(f"{p} {r['seconds']:.1f} s" for p, r in slowest))
     sent = {
@@ -289,9 +295,9 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="tpch-reconcile-"))
     work.mkdir(parents=True, exist_ok=True)
     project = work / "project"
-    for part in ("pipes", "systems"):
-        if not (project / part).exists():
-            shutil.copytree(ROOT / part, project / part)
+    for part in ("pipes", "systems"):  # always this tree's: a kept copy could be stale
+        shutil.rmtree(project / part, ignore_errors=True)
+        shutil.copytree(ROOT / part, project / part)
     manager = SandboxManager(project, work / "sandbox", default_ports=False, start_timeout=900)
     if args.invoiced_rate:
         from engine.sandbox.invoiced import RATE_ENV
