@@ -32,7 +32,9 @@ from engine.sqlc.datetimes import datetime_parse
 from engine.sqlc.frame import E, Frame
 from engine.sqlc.functions import ENRICH_FUNCTIONS
 from engine.sqlc.hops import compile_hops
+from engine.sqlc.lists import LIST_FUNCTIONS
 from engine.sqlc.names import PLAIN, Naming
+from engine.sqlc.strings import STRING_FUNCTIONS
 
 __all__ = ["RESERVED_READ", "ExprCompiler", "as_bool", "as_json"]
 
@@ -420,5 +422,7 @@ _FUNCTIONS: dict[str, Callable[[ExprCompiler, Call], E]] = {
     "datetime-parse": datetime_parse,
     "hops": compile_hops,
     **ENRICH_FUNCTIONS,
+    **LIST_FUNCTIONS,  # after ENRICH_FUNCTIONS: its join extends theirs
+    **STRING_FUNCTIONS,
 }
 """The expression functions compiled to SQL (DTL spelling)."""

@@ -45,7 +45,7 @@ from engine.sqlc.frame import E, Frame
 if TYPE_CHECKING:
     from engine.sqlc.expressions import ExprCompiler
 
-__all__ = ["ENRICH_FUNCTIONS", "WHITESPACE"]
+__all__ = ["ENRICH_FUNCTIONS", "WHITESPACE", "constant_string", "fast_string", "map_string"]
 
 WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
@@ -67,11 +67,12 @@ _QUOTED_NUMBER_SQL = q.sql_str(f'"{_NUMBER}"')
 RawFn = Callable[[str], str]
 
 
-def _fast_string(j: str) -> str:
+def fast_string(j: str) -> str:
+    """SQL: ``j`` is a plain string not starting with ``~`` (its raw text needs no unescaping)."""
     return f"(starts_with({j}, '\"') AND NOT starts_with({j}, '\"~'))"
 
 
-def _constant_string(c: ExprCompiler, node: Node, what: str) -> str:
+def constant_string(c: ExprCompiler, node: Node, what: str) -> str:
     """A constant string argument (refused otherwise); notes escapes Python writes."""
     if not (isinstance(node, Literal) and isinstance(node.value, str)):
         raise Frame.refuse(f"{what} must be a constant string to compile to SQL", node.path)
@@ -80,7 +81,7 @@ def _constant_string(c: ExprCompiler, node: Node, what: str) -> str:
     return node.value
 
 
-def _map_string(c: ExprCompiler, node: Node, fn: RawFn, *, keep: RawFn | None = None) -> E:
+def map_string(c: ExprCompiler, node: Node, fn: RawFn, *, keep: RawFn | None = None) -> E:
     """A string function under the mapping rule: strings mapped, null and non-strings null.
 
     ``keep(raw)``: SQL, true when ``fn`` leaves the string as it is (its text is passed through).
@@ -92,7 +93,7 @@ def _map_string(c: ExprCompiler, node: Node, fn: RawFn, *, keep: RawFn | None = 
         return E("'null'", "json")
     j = e.sql
     if c.fast:
-        c.unsure(f"NOT ({_fast_string(j)} OR {j} = 'null')")
+        c.unsure(f"NOT ({fast_string(j)} OR {j} = 'null')")
         raw = f"json_extract_string({j}, '$')"
         mapped = q.string_json(fn(raw))
         if keep is not None:
@@ -111,7 +112,7 @@ def _map_string(c: ExprCompiler, node: Node, fn: RawFn, *, keep: RawFn | None = 
 def strip(c: ExprCompiler, node: Call) -> E:
     if len(node.args) != 1:
         raise Frame.refuse("strip with CHARACTERS is not compiled to SQL", node.path)
-    return _map_string(
+    return map_string(
         c,
         node.args[0],
         lambda s: f"regexp_replace({s}, {_EDGES}, '', 'g')",
@@ -122,11 +123,11 @@ def strip(c: ExprCompiler, node: Call) -> E:
 def replace(c: ExprCompiler, node: Call) -> E:
     if len(node.args) != 3:
         raise Frame.refuse("replace with a MAPPING is not compiled to SQL", node.path)
-    old = _constant_string(c, node.args[0], "replace OLD")
-    new = _constant_string(c, node.args[1], "replace NEW")
+    old = constant_string(c, node.args[0], "replace OLD")
+    new = constant_string(c, node.args[1], "replace NEW")
     if not old:
         raise Frame.refuse("replace of the empty string is not compiled to SQL", node.path)
-    return _map_string(
+    return map_string(
         c,
         node.args[2],
         lambda s: f"replace({s}, {q.sql_str(old)}, {q.sql_str(new)})",
@@ -138,7 +139,7 @@ def ni(c: ExprCompiler, node: Call) -> E:
     """``["ni", NAMESPACE, VALUES]``: a string ``v`` becomes the NI ``~:NAMESPACE:v``."""
     if len(node.args) != 2:
         raise Frame.refuse("ni without a NAMESPACE is not compiled to SQL", node.path)
-    namespace = _constant_string(c, node.args[0], "the ni NAMESPACE")
+    namespace = constant_string(c, node.args[0], "the ni NAMESPACE")
     head = q.sql_str(f"~:{namespace}:" if namespace else "~:")
     e = c.compile(node.args[1])
     if e.kind == "str":
@@ -147,7 +148,7 @@ def ni(c: ExprCompiler, node: Call) -> E:
         return E("'null'", "json")
     j = e.sql
     if c.fast:
-        c.unsure(f"NOT ({_fast_string(j)} OR {j} = 'null')")
+        c.unsure(f"NOT ({fast_string(j)} OR {j} = 'null')")
         raw = f"json_extract_string({j}, '$')"
         return E(
             f"(CASE WHEN {j} = 'null' THEN 'null' "
@@ -197,14 +198,14 @@ def _join_part(c: ExprCompiler, node: Node) -> str:
         return "NULL"
     j = e.sql
     if c.fast:
-        c.unsure(f"NOT ({_fast_string(j)} OR {j} = 'null')")
+        c.unsure(f"NOT ({fast_string(j)} OR {j} = 'null')")
         return f"json_extract_string({j}, '$')"
     c.unsure(f"starts_with({j}, '[')")
     return f"(CASE WHEN {q.is_plain_string(j)} THEN {q.raw_string(j)} END)"
 
 
 def join(c: ExprCompiler, node: Call) -> E:
-    separator = _constant_string(c, node.args[0], "the join SEPARATOR")
+    separator = constant_string(c, node.args[0], "the join SEPARATOR")
     values = node.args[1]
     items = values.args if isinstance(values, Call) and values.name == "list" else (values,)
     parts = [_join_part(c, item) for item in items]
