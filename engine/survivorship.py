@@ -349,15 +349,27 @@ class Survivorship:
         self._priority = {name: i for i, name in reversed(list(enumerate(config.priority)))}
         self._empty = EmptyValues(config.empty_values)
         self._cache: OrderedDict[tuple[str, str], list[Entity]] = OrderedDict()
+        self._sink_versions: dict[str, list[Entity]] | None = None
+        """The sink's versions of the current batch's link ids (:meth:`apply_batch`), if any."""
 
     def __call__(self, entity: Entity) -> list[Entity]:
         return self.apply_batch([entity])
 
     def apply_batch(self, entities: Sequence[Entity]) -> list[Entity]:
-        """Apply survivorship to every entity, fetching all member histories up front."""
+        """Apply survivorship to every entity, fetching all member histories up front.
+
+        The sink versions that link times are read from are fetched up front too, in one query
+        for the entities that need them (an empty candidate next to a filled one); per entity
+        that query was ~3 ms, most of a merged order's time when a system leaves a field empty.
+        The sink is not written while a batch is transformed, so the answer is the same.
+        """
         todo = [(e, self._members(e)) for e in entities if not is_deleted(e)]
         self._prefetch(m for _, members in todo for m in members)
-        done = {id(e): self._apply(e, members) for e, members in todo}
+        self._sink_versions = self._prefetch_links(todo)
+        try:
+            done = {id(e): self._apply(e, members) for e, members in todo}
+        finally:
+            self._sink_versions = None
         return [done.get(id(e), e) for e in entities]
 
     # --- members and histories ------------------------------------------------------------------
@@ -411,8 +423,11 @@ class Survivorship:
         # With identity "first" the golden _id is always some member's _id, so looking at every
         # member's _id finds the link even after the group's _id moved to another member.
         ids = current | {str(entity.get(ID))}
+        known = self._sink_versions
+        if known is None or not ids <= known.keys():
+            known = _histories(self.store, sink, ids)
         linked: dict[str, int] = {}
-        for versions in _histories(self.store, sink, ids).values():
+        for versions in (known[i] for i in ids if i in known):
             for version in versions:
                 together = _ids_of(version) & current
                 if is_deleted(version) or len(together) < 2:
@@ -421,6 +436,48 @@ class Survivorship:
                     ts = int(version[TS])
                     linked[member_id] = min(ts, linked.get(member_id, ts))
         return linked
+
+    def _prefetch_links(
+        self, todo: Sequence[tuple[Entity, list[_Member]]]
+    ) -> dict[str, list[Entity]] | None:
+        """The sink's versions of every id :meth:`_link_times` will ask about in this batch.
+
+        Only entities with a property whose latest member values are both empty and filled
+        need link times (:meth:`_decide`); ids asked about but not stored map to ``[]``.
+        """
+        sink = self.pipe.sink_dataset
+        if sink is None:
+            return None
+        ids: set[str] = set()
+        for entity, members in todo:
+            if self._needs_links(members):
+                ids.update(m.id for m in members)
+                ids.add(str(entity.get(ID)))
+        found = _histories(self.store, sink, ids) if ids else {}
+        return {i: found.get(i, []) for i in ids}
+
+    def _needs_links(self, members: list[_Member]) -> bool:
+        """Whether some golden property has an empty and a filled candidate (as in _decide)."""
+        for _, specs in self.config.properties:
+            empty = filled = False
+            for member in members:
+                history = self._history(member)
+                if not history or is_deleted(history[-1]):
+                    continue
+                latest = history[-1]
+                seen: set[str] = set()
+                for spec in specs:
+                    key = spec.key_for(member.namespace)
+                    if key in seen or key not in latest:
+                        continue
+                    seen.add(key)
+                    if self._empty(latest[key]):
+                        empty = True
+                    else:
+                        filled = True
+            if empty and filled:
+                return True
+        return False
 
     # --- choosing ---------------------------------------------------------------------------------
 

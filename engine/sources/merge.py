@@ -55,6 +55,8 @@ class _Side:
     alias: str
     dataset_index: int
     evaluate: Any  # Callable[[Entity], list[Any]]
+    expression: str
+    """The expression as canonical JSON: sides that read the same are evaluated once a member."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +193,7 @@ class MergeSource:
             values = value if isinstance(value, list) else [value]
             return [v for v in values if v is not None and v != []]
 
-        return _Side(alias, self.aliases[alias], evaluate)
+        return _Side(alias, self.aliases[alias], evaluate, canonical_json(expression))
 
     # --- state tables -------------------------------------------------------------------------
 
@@ -333,11 +335,18 @@ class MergeSource:
             members.append(member)
             if is_deleted(entity):
                 continue  # deleted members are never merged: they have no keys
+            # A pipe that links every pair of datasets repeats each side in several rules
+            # (global-order: "erp.$origin" in eight); equality expressions are pure, so each
+            # distinct one is evaluated (and its keys built) once per member.
+            keys: dict[str, list[str]] = {}
             for rule_index, side_no, side in sides:
-                for value in side.evaluate(entity):
+                found = keys.get(side.expression)
+                if found is None:
+                    found = keys[side.expression] = [index_key(v) for v in side.evaluate(entity)]
+                for key in found:
                     rows["r"].append(rule_index)
                     rows["s"].append(side_no)
-                    rows["v"].append(index_key(value))
+                    rows["v"].append(key)
                     rows["m"].append(member)
         index.add_changed(members, pa.table(rows, schema=KEY_SCHEMA))
 
